@@ -1,0 +1,77 @@
+/**
+ * All configuration comes from environment variables (documented in .env.example).
+ * Defaults give a working local stack on loopback with no credentials.
+ */
+import * as path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '.');
+
+function str(name: string, fallback: string): string {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(name, fallback);
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  }
+  return v as T;
+}
+
+export type WarehouseBackend = 'duckdb' | 'bigquery';
+
+export interface Config {
+  runDir: string;
+  temporal: { address: string; namespace: string; taskQueue: string; uiPort: number; uiHost: string };
+  pubsub: { emulatorHost: string | undefined; projectId: string };
+  warehouse: {
+    backend: WarehouseBackend;
+    duckdbPath: string;
+    bigquery: { projectId: string; dataset: string; location: string; emulatorHost: string | undefined };
+  };
+  api: { host: string; port: number };
+  worker: { metricsHost: string; metricsPort: number };
+  dataCsv: string;
+  logLevel: string;
+}
+
+export function loadConfig(): Config {
+  const root = PROJECT_ROOT;
+  return {
+    runDir: path.resolve(root, str('RUN_DIR', 'run')),
+    temporal: {
+      address: str('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+      namespace: str('TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: str('TEMPORAL_TASK_QUEUE', 'retailflow'),
+      uiHost: str('TEMPORAL_UI_HOST', '127.0.0.1'),
+      uiPort: int('TEMPORAL_UI_PORT', 8233),
+    },
+    pubsub: {
+      emulatorHost: process.env.PUBSUB_EMULATOR_HOST || undefined,
+      projectId: str('PUBSUB_PROJECT_ID', 'retailflow-local'),
+    },
+    warehouse: {
+      backend: oneOf('WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
+      duckdbPath: path.resolve(root, str('DUCKDB_PATH', 'data/warehouse.duckdb')),
+      bigquery: {
+        projectId: str('BIGQUERY_PROJECT', 'retailflow-local'),
+        dataset: str('BIGQUERY_DATASET', 'retail'),
+        location: str('BIGQUERY_LOCATION', 'US'),
+        emulatorHost: process.env.BIGQUERY_EMULATOR_HOST || undefined,
+      },
+    },
+    api: { host: str('API_HOST', '127.0.0.1'), port: int('API_PORT', 3000) },
+    worker: { metricsHost: str('WORKER_METRICS_HOST', '127.0.0.1'), metricsPort: int('WORKER_METRICS_PORT', 9464) },
+    dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
+    logLevel: str('LOG_LEVEL', 'info'),
+  };
+}
