@@ -38,9 +38,11 @@ export interface Config {
     duckdbPath: string;
     bigquery: { projectId: string; dataset: string; location: string; emulatorHost: string | undefined };
   };
-  api: { host: string; port: number };
-  worker: { metricsHost: string; metricsPort: number };
+  api: { host: string; port: number; bodyLimit: number };
+  worker: { metricsHost: string; metricsPort: number; healthHost: string; healthPort: number };
   dataCsv: string;
+  /** Where generated outputs (CSV reports, dataset summary) go. */
+  dataDir: string;
   logLevel: string;
 }
 
@@ -69,9 +71,15 @@ export function loadConfig(): Config {
         emulatorHost: process.env.BIGQUERY_EMULATOR_HOST || undefined,
       },
     },
-    api: { host: str('API_HOST', '127.0.0.1'), port: int('API_PORT', 3000) },
-    worker: { metricsHost: str('WORKER_METRICS_HOST', '127.0.0.1'), metricsPort: int('WORKER_METRICS_PORT', 9464) },
+    api: { host: str('API_HOST', '127.0.0.1'), port: int('API_PORT', 3000), bodyLimit: int('API_BODY_LIMIT', 1_048_576) },
+    worker: {
+      metricsHost: str('WORKER_METRICS_HOST', '127.0.0.1'),
+      metricsPort: int('WORKER_METRICS_PORT', 9464),
+      healthHost: str('WORKER_HEALTH_HOST', '127.0.0.1'),
+      healthPort: int('WORKER_HEALTH_PORT', 9465),
+    },
     dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
+    dataDir: path.resolve(root, str('DATA_DIR', 'data')),
     logLevel: str('LOG_LEVEL', 'info'),
   };
 }

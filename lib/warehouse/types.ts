@@ -6,7 +6,9 @@
  * - tables are referenced by bare name (the BigQuery adapter sets the default dataset);
  * - parameters are named `@name`; cast strings explicitly where the column is not STRING,
  *   e.g. `invoice_date = CAST(@date AS DATE)`;
- * - use types both dialects know in casts: BIGINT, NUMERIC, STRING, DATE, TIMESTAMP, BOOL.
+ * - use types both dialects know in casts: INT64, FLOAT64, STRING, DATE, TIMESTAMP, BOOL (the DuckDB
+ *   adapter defines FLOAT64). Never `CAST(x AS NUMERIC)`: DuckDB reads it as DECIMAL(18,3) and would
+ *   round; keep money in NUMERIC columns (exact, 9 decimals on both backends) instead.
  */
 
 export type ColumnType = 'STRING' | 'INT64' | 'FLOAT64' | 'NUMERIC' | 'BOOL' | 'DATE' | 'TIMESTAMP';
