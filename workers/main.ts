@@ -1,0 +1,61 @@
+/**
+ * The worker process: polls the retailflow task queue and runs workflows and activities.
+ * Started by `npm start` (scripts/stack.ts) as `node dist/workers/main.js`; configured by env only.
+ */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig } from '../lib/config';
+import { installRuntime } from '../lib/temporal/runtime';
+import { createPubSubEventBus } from '../lib/eventbus/pubsub';
+import { openWarehouse } from '../lib/warehouse';
+import { startHealthServer } from './health-server';
+
+// In-flight activities get this long to finish after SIGTERM/SIGINT (the SDK default, 0, kills them at once).
+const SHUTDOWN_GRACE_TIME = '30s';
+// After this the worker gives up on a clean drain, so a stuck activity cannot block exit forever.
+const SHUTDOWN_FORCE_TIME = '45s';
+
+async function run(): Promise<void> {
+  const config = loadConfig();
+  // Step 1: the runtime before anything else that touches the SDK (it owns metrics, logging and signals).
+  installRuntime({
+    logLevel: config.logLevel,
+    prometheusBindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}`,
+  });
+
+  let worker: Worker | undefined;
+  const health = await startHealthServer({
+    host: config.worker.healthHost,
+    port: config.worker.healthPort,
+    taskQueue: config.temporal.taskQueue,
+    workerState: () => worker?.getState() ?? 'STARTING',
+  });
+  const warehouse = await openWarehouse(config);
+  const eventBus = createPubSubEventBus({ projectId: config.pubsub.projectId, emulatorHost: config.pubsub.emulatorHost });
+  let connection: NativeConnection | undefined;
+  try {
+    // Step 2: connect to the Temporal frontend.
+    connection = await NativeConnection.connect({ address: config.temporal.address });
+    // Step 3: create the worker (bundles workflow code) and run it until a shutdown signal.
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createActivities({ warehouse, config, eventBus }),
+      shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+      shutdownForceTime: SHUTDOWN_FORCE_TIME,
+    });
+    await worker.run();
+  } finally {
+    await connection?.close();
+    await eventBus.close();
+    await warehouse.close();
+    await health.close();
+  }
+}
+
+run().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
