@@ -4,7 +4,17 @@
  */
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
+import {
+  computeDailyReport,
+  DailyReport,
+  datesWithData,
+  storeDailyReport,
+} from '../lib/analytics/daily';
+import { DAILY_METRICS_SCHEMA_VERSION, DAILY_METRICS_TOPIC, dailyMetricsEvent } from '../lib/analytics/events';
+import { NO_SCORER, PredictionOutcome, PredictionScorer } from '../lib/analytics/predictions';
+import { writeDailyMetricsCsv } from '../lib/analytics/report-csv';
 import type { Config } from '../lib/config';
+import type { EventBus } from '../lib/eventbus/types';
 import { loadOrdersFile, LoadResult } from '../lib/ingest/load';
 import { DatasetSummary, summarizeOrders, writeSummaryCsv } from '../lib/summary';
 import type { Warehouse } from '../lib/warehouse/types';
@@ -12,6 +22,9 @@ import type { Warehouse } from '../lib/warehouse/types';
 export interface ActivityDeps {
   warehouse: Warehouse;
   config: Config;
+  eventBus: EventBus;
+  /** Provided once a revenue model can be promoted; without it daily runs report "no-model". */
+  scorer?: PredictionScorer;
 }
 
 export interface LoadOrdersInput {
@@ -25,7 +38,12 @@ export interface SummaryOutput {
   csvPath: string;
 }
 
-export function createActivities({ warehouse, config }: ActivityDeps) {
+export interface StoreReportInput {
+  report: DailyReport;
+  workflowId: string;
+}
+
+export function createActivities({ warehouse, config, eventBus, scorer = NO_SCORER }: ActivityDeps) {
   return {
     async loadOrders(input: LoadOrdersInput): Promise<LoadResult> {
       const file = path.resolve(input.file ?? config.dataCsv);
@@ -40,6 +58,32 @@ export function createActivities({ warehouse, config }: ActivityDeps) {
       const csvPath = path.join(config.dataDir, 'dataset_summary.csv');
       writeSummaryCsv(summary, csvPath);
       return { summary, csvPath };
+    },
+
+    async computeDailyReport(input: { date: string }): Promise<DailyReport> {
+      return computeDailyReport(warehouse, input.date);
+    },
+
+    /** Upsert the day into the warehouse and write data/daily_metrics_<date>.csv. */
+    async storeDailyReport({ report, workflowId }: StoreReportInput): Promise<{ csvPath: string }> {
+      await storeDailyReport(warehouse, report, workflowId);
+      return { csvPath: writeDailyMetricsCsv(config.dataDir, report.kpis) };
+    },
+
+    async publishDailyMetrics({ report, workflowId }: StoreReportInput): Promise<{ messageId: string }> {
+      await eventBus.ensureTopic(DAILY_METRICS_TOPIC);
+      const messageId = await eventBus.publish(DAILY_METRICS_TOPIC, dailyMetricsEvent(report, workflowId), {
+        attributes: { date: report.kpis.date, schemaVersion: DAILY_METRICS_SCHEMA_VERSION },
+      });
+      return { messageId };
+    },
+
+    async scoreDayWithPromotedModel(input: { date: string }): Promise<PredictionOutcome> {
+      return scorer.scoreDay(input.date);
+    },
+
+    async listDatesWithData(input: { from: string; to: string }): Promise<string[]> {
+      return datesWithData(warehouse, input.from, input.to);
     },
   };
 }

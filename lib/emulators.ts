@@ -16,3 +16,24 @@ export function pubsubEmulatorSpec(host: string, port: number, env: NodeJS.Proce
     stopGraceMs: 5_000,
   };
 }
+
+/** goccy/bigquery-emulator: REST on `port` (what @google-cloud/bigquery uses), gRPC on `grpcPort`. */
+export function bigqueryEmulatorSpec(
+  host: string,
+  port: number,
+  grpcPort: number,
+  opts: { project?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildSpec {
+  const project = opts.project ?? 'retailflow-local';
+  // Both ports explicit: the gRPC one would otherwise default to 9060 and collide between runs.
+  const args = ['--host', host, '--port', String(port), '--grpc-port', String(grpcPort), '--project', project, '--log-level', 'warn'];
+  return {
+    name: 'bigquery-emulator',
+    command: toolPath('bigquery-emulator'),
+    args,
+    env: opts.env ?? process.env,
+    readiness: [{ type: 'http', url: `http://${host}:${port}/bigquery/v2/projects/${project}/datasets` }],
+    readyTimeoutMs: 60_000,
+    stopGraceMs: 5_000,
+  };
+}

@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bigqueryEmulatorSpec, pubsubEmulatorSpec } from '../lib/emulators';
+import { createPubSubEventBus } from '../lib/eventbus/pubsub';
+import type { EventBus } from '../lib/eventbus/types';
 import { freePort, Supervisor } from '../lib/process/supervisor';
 import { SEARCH_ATTRIBUTE_KEYS } from '../lib/temporal/search-attributes';
 import { toolPath } from '../lib/tools';
@@ -27,6 +29,15 @@ export interface TestServices {
 }
 
 let started: TestServices | undefined;
+let eventBus: EventBus | undefined;
+
+export const TEST_PUBSUB_PROJECT = 'retailflow-test';
+
+/** One event bus on the emulator for the whole run, closed by the root hook. */
+export function testEventBus(): EventBus {
+  eventBus ??= createPubSubEventBus({ projectId: TEST_PUBSUB_PROJECT, emulatorHost: services().pubsubHost });
+  return eventBus;
+}
 let supervisor: Supervisor | undefined;
 
 /** The running services; throws in a unit-only run. */
@@ -38,7 +49,7 @@ export function services(): TestServices {
 async function startServices(): Promise<TestServices> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-test-'));
   supervisor = new Supervisor({ logDir, stopGraceMs: 5_000 });
-  const [pubsubPort, bigqueryPort] = [await freePort(), await freePort()];
+  const [pubsubPort, bigqueryPort, bigqueryGrpcPort] = [await freePort(), await freePort(), await freePort()];
   const temporalPromise = TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: toolPath('temporal') },
@@ -49,7 +60,7 @@ async function startServices(): Promise<TestServices> {
   });
   await Promise.all([
     supervisor.start(pubsubEmulatorSpec('127.0.0.1', pubsubPort)),
-    supervisor.start(bigqueryEmulatorSpec('127.0.0.1', bigqueryPort)),
+    supervisor.start(bigqueryEmulatorSpec('127.0.0.1', bigqueryPort, bigqueryGrpcPort, { project: 'retailflow-test' })),
   ]);
   const temporal = await temporalPromise;
   process.env.PUBSUB_EMULATOR_HOST = `127.0.0.1:${pubsubPort}`;
@@ -69,6 +80,7 @@ export const mochaHooks = {
 
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
+    await eventBus?.close();
     await started?.temporal.teardown();
     await supervisor?.stop();
     const blocked = blockedAttempts();

@@ -8,7 +8,7 @@ import { createActivities } from '../activities';
 import { loadConfig } from '../lib/config';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { ingestWorkflow } from '../workflows';
-import { services } from './hooks';
+import { services, testEventBus } from './hooks';
 import { HEADER, realDataHead, tempDir, writeCsv } from './support/fixtures';
 
 describe('@integration ingestWorkflow on the Temporal dev server', function () {
@@ -30,7 +30,7 @@ describe('@integration ingestWorkflow on the Temporal dev server', function () {
       connection: temporal.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
-      activities: createActivities({ warehouse: wh, config: { ...loadConfig(), dataDir } }),
+      activities: createActivities({ warehouse: wh, config: { ...loadConfig(), dataDir }, eventBus: testEventBus() }),
     });
     return worker.runUntil(fn(taskQueue));
   }

@@ -1,2 +1,4 @@
 // Workflows are exported one by one (no `export *` barrels: they hide functions from the bundle).
 export { ingestWorkflow } from './ingest';
+export { dailyAnalyticsWorkflow } from './analytics';
+export { backfillWorkflow } from './backfill';

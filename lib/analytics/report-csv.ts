@@ -1,0 +1,36 @@
+/**
+ * data/daily_metrics_<date>.csv: the seed's per-day output (Total Orders, Total Revenue, Unique
+ * Customers) followed by every KPI, one metric per line so it reads well in a terminal.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DailyKpis } from './daily';
+import { formatMoney } from './money';
+
+export function dailyMetricsCsv(k: DailyKpis): string {
+  const rows: Array<[string, string | number]> = [
+    ['Date', k.date],
+    ['Total Orders', k.orders],
+    ['Total Revenue', formatMoney(k.gross_revenue)],
+    ['Unique Customers', k.unique_customers],
+    ['orders', k.orders],
+    ['gross_revenue', formatMoney(k.gross_revenue)],
+    ['refunds', formatMoney(k.refunds)],
+    ['net_revenue', formatMoney(k.net_revenue)],
+    ['cancelled_orders', k.cancelled_orders],
+    ['unique_customers', k.unique_customers],
+    ['items_sold', k.items_sold],
+    ['avg_order_value', formatMoney(k.avg_order_value)],
+  ];
+  return `metric,value\n${rows.map(([m, v]) => `${m},${v}`).join('\n')}\n`;
+}
+
+/** Writes atomically (temp file + rename) so a reader never sees half a report. */
+export function writeDailyMetricsCsv(dataDir: string, k: DailyKpis): string {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, `daily_metrics_${k.date}.csv`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, dailyMetricsCsv(k));
+  fs.renameSync(tmp, file);
+  return file;
+}
