@@ -4,12 +4,13 @@
  * Temporal connection. The delay bounds a close that hangs (e.g. a stuck keep-alive client).
  */
 import closeWithGrace from 'close-with-grace';
-import { loadConfig } from '../lib/config';
+import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { buildApp } from './app';
 
 const CLOSE_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
+  applyLocalModeDefaults();
   const config = loadConfig();
   const app = buildApp({ config });
 

@@ -83,3 +83,17 @@ export function loadConfig(): Config {
     logLevel: str('LOG_LEVEL', 'info'),
   };
 }
+
+/**
+ * Local mode: any emulator configured, or the embedded warehouse with no real GCP project.
+ * There the Google clients must never look for the cloud metadata server. In cloud mode the
+ * variable is left alone, because Application Default Credentials on GCE/GKE need that server.
+ */
+export function isLocalMode(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.RETAILFLOW_ENV) return env.RETAILFLOW_ENV !== 'cloud';
+  return Boolean(env.PUBSUB_EMULATOR_HOST || env.BIGQUERY_EMULATOR_HOST) || (env.WAREHOUSE ?? 'duckdb') === 'duckdb';
+}
+
+export function applyLocalModeDefaults(env: NodeJS.ProcessEnv = process.env): void {
+  if (isLocalMode(env)) env.METADATA_SERVER_DETECTION ??= 'none';
+}

@@ -74,7 +74,8 @@ export const mochaHooks = {
     if (process.env.RETAILFLOW_TEST_SERVICES === 'none') return;
     this.timeout(120_000);
     // Runtime.install must come before any Worker or test environment exists.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // ERROR, not WARN: the failure-path tests make activities fail on purpose, and each would log.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     started = await startServices();
   },
 

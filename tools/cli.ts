@@ -5,14 +5,17 @@
  */
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../lib/config';
+import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { IngestError, loadOrdersFile } from '../lib/ingest/load';
 import { progressBar } from '../lib/progress';
 import { summarizeOrders, summaryToMarkdown, writeSummaryCsv } from '../lib/summary';
 import { openWarehouse, Warehouse } from '../lib/warehouse';
+import { InvalidDateError } from '../lib/analytics/daily';
+import { analyticsCommand } from './commands/analytics';
+import { CliError } from './commands/temporal';
 
-// Local mode must never reach for the cloud metadata server.
-process.env.METADATA_SERVER_DETECTION ??= 'none';
+// Local mode must never reach for the cloud metadata server (cloud mode keeps ADC working).
+applyLocalModeDefaults();
 
 /** The Online Retail file has this many data lines; only used to scale the progress bar. */
 const EXPECTED_LINES = 541_910;
@@ -60,6 +63,7 @@ export function buildCli(): Command {
       if (opts.markdown) console.log(summaryToMarkdown(summary));
     });
 
+  program.addCommand(analyticsCommand());
   return program;
 }
 
@@ -68,7 +72,7 @@ if (require.main === module) {
     .parseAsync(process.argv)
     .catch((err: unknown) => {
       // Expected, user-fixable errors get one clear line; anything else keeps its stack.
-      if (err instanceof IngestError) console.error(`error: ${err.message}`);
+      if (err instanceof IngestError || err instanceof CliError || err instanceof InvalidDateError) console.error(`error: ${err.message}`);
       else console.error(err);
       process.exit(1);
     });

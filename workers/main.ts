@@ -4,7 +4,7 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfig } from '../lib/config';
+import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { installRuntime } from '../lib/temporal/runtime';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
 import { openWarehouse } from '../lib/warehouse';
@@ -16,6 +16,7 @@ const SHUTDOWN_GRACE_TIME = '30s';
 const SHUTDOWN_FORCE_TIME = '45s';
 
 async function run(): Promise<void> {
+  applyLocalModeDefaults();
   const config = loadConfig();
   // Step 1: the runtime before anything else that touches the SDK (it owns metrics, logging and signals).
   installRuntime({

@@ -1,0 +1,137 @@
+/** The operator CLI, run as users run it (node dist/tools/cli.js), against the test services. */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { PROJECT_ROOT, loadConfig } from '../lib/config';
+import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+import { services, testEventBus } from './hooks';
+import { realDataHead, tempDir, writeCsv } from './support/fixtures';
+import { referenceKpis } from './support/reference-kpis';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
+
+/** Async on purpose: the in-process test worker needs this event loop while the CLI waits on it. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
+  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run "npm run build" first`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('CLI: ingest and summary', function () {
+  this.timeout(60_000);
+  const dir = tempDir();
+  const env = { DUCKDB_PATH: path.join(dir, 'w.duckdb'), DATA_DIR: dir };
+
+  it('ingest loads, a second ingest is a no-op, summary writes the CSV', async () => {
+    const file = writeCsv(realDataHead(201));
+    const first = await cli(['ingest', '--file', file], env);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /loaded: 200 rows, 0 quarantined/);
+    const again = await cli(['ingest', '--file', file], env);
+    assert.match(again.out, /already loaded \(use --force to reload\): 200 rows/);
+    const summary = await cli(['summary'], env);
+    assert.equal(summary.code, 0, summary.err);
+    assert.match(fs.readFileSync(path.join(dir, 'dataset_summary.csv'), 'utf8'), /^column,count,nulls,distinct,min,max,mean\ninvoice_no,200,0,/);
+  });
+
+  it('a missing file or a wrong header is one clear line on stderr and exit code 1', async () => {
+    const missing = await cli(['ingest', '--file', '/no/such.csv'], env);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.err.trim(), 'error: data file not found: /no/such.csv (pass --file PATH or set DATA_CSV)');
+    const wrong = await cli(['ingest', '--file', writeCsv(['a,b', '1,2'])], env);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, /^error: .*wrong header: expected columns InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country/);
+  });
+
+  it('every command has --help', async () => {
+    for (const args of [[], ['ingest'], ['summary'], ['analytics'], ['analytics', 'run'], ['analytics', 'backfill'], ['analytics', 'schedule']]) {
+      const res = await cli([...args, '--help']);
+      assert.equal(res.code, 0, args.join(' '));
+      assert.match(res.out, /Usage: retailflow/);
+    }
+  });
+
+  it('rejects a bad date and from > to before contacting any server', async () => {
+    const bad = await cli(['analytics', 'run', '--date', '2011-02-30'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /date must be a calendar date YYYY-MM-DD, got "2011-02-30"/);
+    const order = await cli(['analytics', 'backfill', '--from', '2011-12-09', '--to', '2011-12-01'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(order.code, 1);
+    assert.match(order.err, /--from 2011-12-09 is after --to 2011-12-01/);
+  });
+});
+
+describe('@integration CLI: analytics against Temporal', function () {
+  this.timeout(120_000);
+  const dir = tempDir();
+  const taskQueue = `test-cli-${Date.now()}`;
+  let wh: DuckDBWarehouse;
+  let worker: Worker;
+  let running: Promise<void>;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    wh = new DuckDBWarehouse({ path: path.join(dir, 'w.duckdb') });
+    const { loadOrdersFile } = await import('../lib/ingest/load');
+    await loadOrdersFile(wh, writeCsv(realDataHead(4000)));
+    worker = await Worker.create({
+      connection: services().temporal.nativeConnection,
+      taskQueue,
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent }),
+      activities: createActivities({ warehouse: wh, config: { ...loadConfig(), dataDir: dir }, eventBus: testEventBus() }),
+    });
+    running = worker.run();
+    env = { TEMPORAL_ADDRESS: services().temporal.address, TEMPORAL_TASK_QUEUE: taskQueue };
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await wh?.close();
+  });
+
+  it('analytics run prints the exact KPIs of the day', async () => {
+    const res = await cli(['analytics', 'run', '--date', '2010-12-01'], env);
+    assert.equal(res.code, 0, res.err);
+    const ref = referenceKpis(path.join(PROJECT_ROOT, '..', 'shared', 'data', 'online_retail.csv.gz'), ['2010-12-01']).get('2010-12-01')!;
+    assert.match(res.out, new RegExp(`orders\\s+${ref.orders}\\n`));
+    assert.match(res.out, new RegExp(`gross_revenue\\s+${Number(ref.gross_revenue).toFixed(2)}\\n`));
+    assert.match(res.out, /workflow daily-analytics-2010-12-01: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/daily-analytics-2010-12-01/);
+  });
+
+  it('analytics run on a day without data fails with the reason and exit code 1', async () => {
+    const res = await cli(['analytics', 'run', '--date', '2010-11-30'], env);
+    assert.equal(res.code, 1);
+    assert.match(res.err, /error: daily-analytics-2010-11-30 failed: no order lines on 2010-11-30/);
+  });
+
+  it('analytics backfill shows progress and the days done', async () => {
+    const res = await cli(['analytics', 'backfill', '--from', '2010-11-28', '--to', '2010-12-03', '--concurrency', '2'], env);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.err, /backfill \[#+\] 100% (\d+)\/\1/);
+    assert.match(res.out, /backfill 2010-11-28\.\.2010-12-03: (\d+)\/\1 days done, 0 failed/);
+  });
+
+  it('schedule create is idempotent, and pause / trigger / describe / delete work', async () => {
+    assert.match((await cli(['analytics', 'schedule', 'create'], env)).out, /schedule daily-analytics created: daily at 01:00 UTC, overlap SKIP/);
+    assert.match((await cli(['analytics', 'schedule', 'create', '--hour', '2'], env)).out, /schedule daily-analytics updated: daily at 02:00 UTC/);
+    assert.match((await cli(['analytics', 'schedule', 'pause'], env)).out, /paused/);
+    assert.match((await cli(['analytics', 'schedule', 'describe'], env)).out, /schedule daily-analytics: paused, next runs .*T02:00:00/);
+    assert.match((await cli(['analytics', 'schedule', 'trigger'], env)).out, /triggered/);
+    assert.match((await cli(['analytics', 'schedule', 'unpause'], env)).out, /resumed/);
+    assert.match((await cli(['analytics', 'schedule', 'delete'], env)).out, /deleted/);
+    const gone = await cli(['analytics', 'schedule', 'describe'], env);
+    assert.equal(gone.code, 1);
+  });
+});
+
+const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error };
