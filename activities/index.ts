@@ -44,6 +44,15 @@ export interface StoreReportInput {
 }
 
 export function createActivities({ warehouse, config, eventBus, scorer = NO_SCORER }: ActivityDeps) {
+  // Topics are created once per worker process, not once per publish.
+  const topics = new Map<string, Promise<void>>();
+  const ensureTopic = (name: string): Promise<void> => {
+    if (!topics.has(name)) topics.set(name, eventBus.ensureTopic(name).catch((err: unknown) => {
+      topics.delete(name);
+      throw err;
+    }));
+    return topics.get(name) as Promise<void>;
+  };
   return {
     async loadOrders(input: LoadOrdersInput): Promise<LoadResult> {
       const file = path.resolve(input.file ?? config.dataCsv);
@@ -71,7 +80,7 @@ export function createActivities({ warehouse, config, eventBus, scorer = NO_SCOR
     },
 
     async publishDailyMetrics({ report, workflowId }: StoreReportInput): Promise<{ messageId: string }> {
-      await eventBus.ensureTopic(DAILY_METRICS_TOPIC);
+      await ensureTopic(DAILY_METRICS_TOPIC);
       const messageId = await eventBus.publish(DAILY_METRICS_TOPIC, dailyMetricsEvent(report, workflowId), {
         attributes: { date: report.kpis.date, schemaVersion: DAILY_METRICS_SCHEMA_VERSION },
       });

@@ -28,6 +28,7 @@ import {
   DuckDBValue,
 } from '@duckdb/node-api';
 import { ColumnDef, ColumnType, Params, Row, SqlValue, TableDef, Warehouse, WarehouseSchemaError } from './types';
+import { assertUniqueKeys } from './keys';
 import { daysToIsoDate, decimalToScaled, int64ToNumber, isoDateToDays, microsToIso, scaledToDecimal } from './values';
 import { namedParamsToDollar, quoteIdent } from './sql';
 
@@ -60,17 +61,24 @@ export class DuckDBWarehouse implements Warehouse {
   private active = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly ensured = new Set<string>();
   private readonly idleCloseMs: number;
   private readonly lockTimeoutMs: number;
 
   constructor(private readonly opts: DuckDBWarehouseOptions) {
-    this.idleCloseMs = opts.idleCloseMs ?? 250;
+    this.idleCloseMs = opts.idleCloseMs ?? 1_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
   }
 
   async ensureSchema(tables: readonly TableDef[]): Promise<void> {
+    // Checked once per process and table definition: activities call this on every run.
+    const pending = tables.filter((t) => !this.ensured.has(tableSignature(t)));
+    if (pending.length === 0) return;
     await this.withConnection(async (conn) => {
-      for (const table of tables) await ensureTable(conn, table);
+      for (const table of pending) {
+        await ensureTable(conn, table);
+        this.ensured.add(tableSignature(table));
+      }
     });
   }
 
@@ -249,19 +257,15 @@ async function ensureTable(conn: DuckDBConnection, table: TableDef): Promise<voi
   }
 }
 
+function tableSignature(t: TableDef): string {
+  return `${t.name}(${t.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})`;
+}
+
 function requireKey(table: TableDef): string[] {
   if (!table.key || table.key.length === 0) throw new WarehouseSchemaError(`table ${table.name} has no key for upsert`);
   return table.key;
 }
 
-export function assertUniqueKeys(table: TableDef, key: readonly string[], rows: readonly Row[]): void {
-  const seen = new Set<string>();
-  for (const row of rows) {
-    const k = JSON.stringify(key.map((c) => String(row[c])));
-    if (seen.has(k)) throw new WarehouseSchemaError(`upsert into ${table.name}: key ${k} appears twice in one batch`);
-    seen.add(k);
-  }
-}
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;

@@ -1,0 +1,12 @@
+/** Key checks shared by the adapters (kept free of any backend's native module). */
+import { Row, TableDef, WarehouseSchemaError } from './types';
+
+/** Both backends reject a batch that names one key twice (MERGE would fail on BigQuery anyway). */
+export function assertUniqueKeys(table: TableDef, key: readonly string[], rows: readonly Row[]): void {
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const k = JSON.stringify(key.map((c) => String(row[c])));
+    if (seen.has(k)) throw new WarehouseSchemaError(`upsert into ${table.name}: key ${k} appears twice in one batch`);
+    seen.add(k);
+  }
+}
