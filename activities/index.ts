@@ -43,7 +43,17 @@ export interface StoreReportInput {
   workflowId: string;
 }
 
-export function createActivities({ warehouse, config, eventBus, scorer = NO_SCORER }: ActivityDeps) {
+/**
+ * All activities of the worker. Each domain may keep its activities in its own file
+ * (`activities/<domain>.ts` exporting `create<Domain>Activities(deps)`) and spread them in below.
+ */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createCoreActivities(deps),
+  };
+}
+
+function createCoreActivities({ warehouse, config, eventBus, scorer = NO_SCORER }: ActivityDeps) {
   // Topics are created once per worker process, not once per publish.
   const topics = new Map<string, Promise<void>>();
   const ensureTopic = (name: string): Promise<void> => {
