@@ -8,11 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
 import { startBackfill, startDailyAnalytics } from '../lib/analytics/client';
 import { DAILY_METRICS_TOPIC, DailyMetricsEvent } from '../lib/analytics/events';
-import { loadConfig } from '../lib/config';
 import { pubsubClientConfig } from '../lib/eventbus/pubsub';
 import { loadOrdersFile } from '../lib/ingest/load';
 import { AnalyticsDate } from '../lib/temporal/search-attributes';
@@ -21,6 +18,7 @@ import { backfillProgressQuery } from '../workflows/backfill';
 import { services, TEST_PUBSUB_PROJECT, testEventBus } from './hooks';
 import { realDataFile, tempDir } from './support/fixtures';
 import { referenceKpis } from './support/reference-kpis';
+import { startTestWorker, TestWorker } from './support/worker';
 
 // First day, the day of the 74,215-unit order and its cancellation, an ordinary mid-year day, last day.
 const DAYS = ['2010-12-01', '2011-01-18', '2011-06-15', '2011-12-09'];
@@ -28,27 +26,19 @@ const DAYS = ['2010-12-01', '2011-01-18', '2011-06-15', '2011-12-09'];
 describe('@integration daily analytics workflows', function () {
   this.timeout(180_000);
   const dataDir = tempDir();
-  const taskQueue = `test-analytics-${Date.now()}`;
+  let taskQueue: string;
   let wh: DuckDBWarehouse;
-  let worker: Worker;
-  let workerDone: Promise<void>;
+  let worker: TestWorker;
   const reference = referenceKpis(realDataFile(), DAYS);
 
   before(async () => {
     wh = new DuckDBWarehouse({ path: path.join(dataDir, 'warehouse.duckdb') });
     await loadOrdersFile(wh, realDataFile());
-    worker = await Worker.create({
-      connection: services().temporal.nativeConnection,
-      taskQueue,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent }),
-      activities: createActivities({ warehouse: wh, config: { ...loadConfig(), dataDir }, eventBus: testEventBus() }),
-      maxConcurrentActivityTaskExecutions: 16,
-    });
-    workerDone = worker.run();
+    worker = await startTestWorker({ warehouse: wh, dataDir, name: 'analytics' });
+    taskQueue = worker.taskQueue;
   });
   after(async () => {
-    worker?.shutdown();
-    await workerDone;
+    await worker?.stop();
     await wh?.close();
   });
 
@@ -174,4 +164,3 @@ describe('@integration daily analytics workflows', function () {
   });
 });
 
-const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error };

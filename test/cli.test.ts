@@ -3,13 +3,12 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { PROJECT_ROOT, loadConfig } from '../lib/config';
+import { PROJECT_ROOT } from '../lib/config';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
-import { services, testEventBus } from './hooks';
+import { services } from './hooks';
 import { realDataHead, tempDir, writeCsv } from './support/fixtures';
 import { referenceKpis } from './support/reference-kpis';
+import { startTestWorker, TestWorker } from './support/worker';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
 
@@ -74,28 +73,19 @@ describe('CLI: ingest and summary', function () {
 describe('@integration CLI: analytics against Temporal', function () {
   this.timeout(120_000);
   const dir = tempDir();
-  const taskQueue = `test-cli-${Date.now()}`;
   let wh: DuckDBWarehouse;
-  let worker: Worker;
-  let running: Promise<void>;
+  let worker: TestWorker;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
     wh = new DuckDBWarehouse({ path: path.join(dir, 'w.duckdb') });
     const { loadOrdersFile } = await import('../lib/ingest/load');
     await loadOrdersFile(wh, writeCsv(realDataHead(4000)));
-    worker = await Worker.create({
-      connection: services().temporal.nativeConnection,
-      taskQueue,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent }),
-      activities: createActivities({ warehouse: wh, config: { ...loadConfig(), dataDir: dir }, eventBus: testEventBus() }),
-    });
-    running = worker.run();
-    env = { TEMPORAL_ADDRESS: services().temporal.address, TEMPORAL_TASK_QUEUE: taskQueue };
+    worker = await startTestWorker({ warehouse: wh, dataDir: dir, name: 'cli' });
+    env = { TEMPORAL_ADDRESS: services().temporal.address, TEMPORAL_TASK_QUEUE: worker.taskQueue };
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
+    await worker?.stop();
     await wh?.close();
   });
 
@@ -134,4 +124,3 @@ describe('@integration CLI: analytics against Temporal', function () {
   });
 });
 
-const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error };

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../lib/config';
+import { applyLocalModeDefaults, isLocalMode, PROJECT_ROOT } from '../lib/config';
 import { toolPath } from '../lib/tools';
 
 describe('setup', function () {
@@ -64,3 +64,22 @@ function* walk(dir: string): Generator<string> {
     else if (p.endsWith('.ts')) yield p;
   }
 }
+
+describe('local mode', () => {
+  it('is on with emulators or the embedded warehouse, off for real GCP, and RETAILFLOW_ENV decides when set', () => {
+    assert.equal(isLocalMode({}), true);
+    assert.equal(isLocalMode({ WAREHOUSE: 'bigquery' }), false);
+    assert.equal(isLocalMode({ WAREHOUSE: 'bigquery', BIGQUERY_EMULATOR_HOST: '127.0.0.1:9050' }), true);
+    assert.equal(isLocalMode({ RETAILFLOW_ENV: 'cloud' }), false);
+    assert.equal(isLocalMode({ RETAILFLOW_ENV: 'local', WAREHOUSE: 'bigquery' }), true);
+  });
+
+  it('applyLocalModeDefaults turns metadata-server detection off only in local mode', () => {
+    const local: NodeJS.ProcessEnv = {};
+    applyLocalModeDefaults(local);
+    assert.equal(local.METADATA_SERVER_DETECTION, 'none');
+    const cloud: NodeJS.ProcessEnv = { RETAILFLOW_ENV: 'cloud' };
+    applyLocalModeDefaults(cloud);
+    assert.equal(cloud.METADATA_SERVER_DETECTION, undefined);
+  });
+});

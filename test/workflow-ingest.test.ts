@@ -3,13 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, ActivityFailure } from '@temporalio/common';
-import { bundleWorkflowCode, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../lib/config';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { ingestWorkflow } from '../workflows';
 import { services, testEventBus } from './hooks';
 import { HEADER, realDataHead, tempDir, writeCsv } from './support/fixtures';
+import { workflowBundle } from './support/worker';
 
 describe('@integration ingestWorkflow on the Temporal dev server', function () {
   this.timeout(120_000);
@@ -18,7 +19,7 @@ describe('@integration ingestWorkflow on the Temporal dev server', function () {
   const dataDir = tempDir();
 
   before(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+    bundle = await workflowBundle();
     wh = new DuckDBWarehouse({ path: path.join(dataDir, 'warehouse.duckdb') });
   });
   after(() => wh.close());
@@ -83,4 +84,3 @@ describe('@integration ingestWorkflow on the Temporal dev server', function () {
   });
 });
 
-const quietLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error };
