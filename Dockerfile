@@ -1,4 +1,6 @@
-# One image for every Node process of the platform (worker, API); the command picks the role.
+# Images for temporal-compose.yml, one Dockerfile, two targets:
+#   app      every Node process of the platform (worker, API, stream consumer); the command picks the role
+#   airflow  Apache Airflow 3 with the Temporal Python client; the DAGs are mounted, not baked in
 # Debian slim, not Alpine: the Temporal core bridge and DuckDB ship glibc binaries.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -16,7 +18,7 @@ COPY test test
 COPY bench bench
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim AS app
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tini && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=1536
@@ -26,3 +28,8 @@ COPY package.json ./
 USER node
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/workers/main.js"]
+
+# Same pins as the local virtual environment (requirements.txt + the frozen constraints.txt).
+FROM apache/airflow:3.3.2-python3.11 AS airflow
+COPY requirements.txt constraints.txt /tmp/retailflow/
+RUN pip install --no-cache-dir -c /tmp/retailflow/constraints.txt "apache-airflow==3.3.2" "temporalio==1.35.0"

@@ -78,16 +78,37 @@ ensure_go_tool() { # name, installer script, cache key inputs...
 }
 
 ensure_python_venv() {
-  local dir="$CACHE/venv-$(hash_of "$ROOT/requirements.txt")"
+  # Keyed by requirements.txt and constraints.txt (the frozen first green install: Airflow's own
+  # constraints files live on GitHub, which is not reachable here). Cold install about 35 s.
+  local dir="$CACHE/venv-$(hash_of "$ROOT/requirements.txt" "$ROOT/constraints.txt")"
   if [[ ! -x "$dir/bin/python" || ! -f "$dir/.complete" ]]; then
     if [[ $CHECK == 1 ]]; then echo "setup: python venv missing"; MISSING=1; return; fi
-    work "creating the Python virtual environment $dir"
+    work "creating the Python virtual environment $dir (apache-airflow, temporalio, pytest)"
+    local t0=$SECONDS
     rm -rf "$dir" && "$PYTHON" -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check \
+      -r "$ROOT/requirements.txt" -c "$ROOT/constraints.txt"
     touch "$dir/.complete"
+    work "python venv installed in $((SECONDS - t0))s"
   fi
   link "$dir" "$TOOLS/venv"
   say "python venv: $TOOLS/venv ($("$dir/bin/python" --version))"
+}
+
+ensure_compose_validator() {
+  # Debian's docker-compose validates temporal-compose.yml (`docker-compose config`) without a
+  # Docker engine; tests_py/test_compose.py runs it. Installed once with apt (about 25 s).
+  if command -v docker-compose >/dev/null 2>&1; then say "compose validator: $(docker-compose version --short 2>/dev/null)"; return; fi
+  if [[ $CHECK == 1 ]]; then echo "setup: docker-compose (compose validator) missing"; MISSING=1; return; fi
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: docker-compose missing: run 'sudo apt-get install -y docker-compose' (needed by tests_py/test_compose.py)" >&2
+    return
+  fi
+  work "installing docker-compose (Debian package) to validate temporal-compose.yml"
+  local t0=$SECONDS
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q docker-compose >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q docker-compose >/dev/null; }
+  work "docker-compose installed in $((SECONDS - t0))s"
 }
 
 ensure_npm
@@ -96,6 +117,7 @@ ensure_go_tool pubsub-emulator "$ROOT/scripts/install/pubsub-emulator.sh" \
   "$ROOT/tools/pubsub-emulator/go.mod" "$ROOT/tools/pubsub-emulator/go.sum" "$ROOT/tools/pubsub-emulator/main.go"
 ensure_go_tool bigquery-emulator "$ROOT/scripts/install/bigquery-emulator.sh"
 ensure_python_venv
+ensure_compose_validator
 
 if [[ $CHECK == 1 && $MISSING == 1 ]]; then echo "setup: run 'npm run setup' to install what is missing"; exit 1; fi
 say "ready in $((SECONDS - START))s (cache: $CACHE)"
