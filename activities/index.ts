@@ -18,6 +18,7 @@ import type { EventBus } from '../lib/eventbus/types';
 import { loadOrdersFile, LoadResult } from '../lib/ingest/load';
 import { DatasetSummary, summarizeOrders, writeSummaryCsv } from '../lib/summary';
 import type { Warehouse } from '../lib/warehouse/types';
+import { createQualityActivities } from './quality';
 
 export interface ActivityDeps {
   warehouse: Warehouse;
@@ -50,6 +51,7 @@ export interface StoreReportInput {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createCoreActivities(deps),
+    ...createQualityActivities(deps),
   };
 }
 

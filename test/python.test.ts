@@ -5,18 +5,11 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config';
 
-/**
- * Keep in step with tests_py/: 9 DAG integrity + 3 plumbing + 6 daily_analytics end-to-end + 11 compose,
- * + 2 data_quality end-to-end once workflows/index.ts exports dataQualityWorkflow (skipped before).
- */
-function expectedCounts(): { passed: number; skipped: number } {
-  const dq = fs.readFileSync(path.join(PROJECT_ROOT, 'workflows', 'index.ts'), 'utf8').includes('dataQualityWorkflow');
-  return { passed: 29 + (dq ? 2 : 0), skipped: dq ? 0 : 2 };
-}
+/** Keep in step with tests_py/: 9 DAG integrity + 3 plumbing + 6 daily_analytics and 2 data_quality end to end + 11 compose. */
+const EXPECTED_PASSED = 31;
 
 function runPytest(): Promise<{ code: number | null; output: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
@@ -43,9 +36,8 @@ describe('Python: Airflow DAGs and the compose file (pytest tests_py) @integrati
     const summary = output.trim().split('\n').pop() ?? '';
     assert.equal(code, 0, `pytest exited ${code}:\n${output.slice(-6000)}`);
     const count = (what: string) => Number(new RegExp(`(\\d+) ${what}`).exec(summary)?.[1] ?? 0);
-    const expected = expectedCounts();
-    assert.equal(count('passed'), expected.passed, `expected ${expected.passed} passed, summary: ${summary}`);
-    assert.equal(count('skipped'), expected.skipped, summary);
+    assert.equal(count('passed'), EXPECTED_PASSED, `expected ${EXPECTED_PASSED} passed, summary: ${summary}`);
+    assert.equal(count('skipped'), 0, summary);
     assert.doesNotMatch(summary, /failed|error/, summary);
   });
 });

@@ -25,6 +25,7 @@ const { listDatesWithData } = proxyActivities<Activities>({
  */
 export const BACKFILL_TARGETS = {
   dailyAnalyticsWorkflow: 'daily-analytics',
+  dataQualityWorkflow: 'data-quality',
 } as const;
 export type BackfillTarget = keyof typeof BACKFILL_TARGETS;
 

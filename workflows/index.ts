@@ -2,3 +2,4 @@
 export { ingestWorkflow } from './ingest';
 export { dailyAnalyticsWorkflow } from './analytics';
 export { backfillWorkflow } from './backfill';
+export { dataQualityWorkflow } from './quality';
