@@ -19,6 +19,12 @@ function int(name: string, fallback: number): number {
   return n;
 }
 
+function decimal(name: string, fallback: string): string {
+  const v = str(name, fallback);
+  if (!/^\d{1,12}(\.\d{1,9})?$/.test(v)) throw new Error(`${name} must be a non-negative decimal number, got "${v}"`);
+  return v;
+}
+
 function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
   const v = str(name, fallback);
   if (!(allowed as readonly string[]).includes(v)) {
@@ -40,6 +46,23 @@ export interface Config {
   };
   api: { host: string; port: number; bodyLimit: number };
   worker: { metricsHost: string; metricsPort: number; healthHost: string; healthPort: number };
+  /** The stream consumer (workers/consumer.ts) and the stream CLI; see docs/streaming.md. */
+  stream: {
+    topic: string;
+    subscription: string;
+    deadLetterTopic: string;
+    deadLetterSubscription: string;
+    batchSize: number;
+    batchWaitMs: number;
+    maxInFlight: number;
+    highValueThreshold: string;
+    maxMessageBytes: number;
+    healthHost: string;
+    healthPort: number;
+    metricsHost: string;
+    metricsPort: number;
+    duckdbReleaseMs: number;
+  };
   dataCsv: string;
   /** Where generated outputs (CSV reports, dataset summary) go. */
   dataDir: string;
@@ -77,6 +100,22 @@ export function loadConfig(): Config {
       metricsPort: int('WORKER_METRICS_PORT', 9464),
       healthHost: str('WORKER_HEALTH_HOST', '127.0.0.1'),
       healthPort: int('WORKER_HEALTH_PORT', 9465),
+    },
+    stream: {
+      topic: str('STREAM_TOPIC', 'orders'),
+      subscription: str('STREAM_SUBSCRIPTION', 'orders-warehouse'),
+      deadLetterTopic: str('STREAM_DLQ_TOPIC', 'orders-dlq'),
+      deadLetterSubscription: str('STREAM_DLQ_SUBSCRIPTION', 'orders-dlq-inspect'),
+      batchSize: int('STREAM_BATCH_SIZE', 2000),
+      batchWaitMs: int('STREAM_BATCH_WAIT_MS', 50),
+      maxInFlight: int('STREAM_MAX_IN_FLIGHT', 10000),
+      highValueThreshold: decimal('STREAM_HIGH_VALUE_THRESHOLD', '1000'),
+      maxMessageBytes: int('STREAM_MAX_MESSAGE_BYTES', 8192),
+      healthHost: str('STREAM_HEALTH_HOST', '127.0.0.1'),
+      healthPort: int('STREAM_HEALTH_PORT', 9466),
+      metricsHost: str('STREAM_METRICS_HOST', '127.0.0.1'),
+      metricsPort: int('STREAM_METRICS_PORT', 9467),
+      duckdbReleaseMs: int('STREAM_DUCKDB_RELEASE_MS', 0),
     },
     dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
     dataDir: path.resolve(root, str('DATA_DIR', 'data')),

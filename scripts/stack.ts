@@ -46,6 +46,8 @@ interface Endpoints {
   api: HostPort;
   workerMetrics: HostPort;
   workerHealth: HostPort;
+  streamHealth: HostPort;
+  streamMetrics: HostPort;
 }
 
 function endpointsOf(config: Config): Endpoints {
@@ -56,6 +58,8 @@ function endpointsOf(config: Config): Endpoints {
     api: { host: config.api.host, port: config.api.port },
     workerMetrics: { host: config.worker.metricsHost, port: config.worker.metricsPort },
     workerHealth: { host: config.worker.healthHost, port: config.worker.healthPort },
+    streamHealth: { host: config.stream.healthHost, port: config.stream.healthPort },
+    streamMetrics: { host: config.stream.metricsHost, port: config.stream.metricsPort },
   };
 }
 
@@ -66,6 +70,8 @@ const PORT_SETTINGS: Record<keyof Endpoints, string> = {
   api: 'API_PORT',
   workerMetrics: 'WORKER_METRICS_PORT',
   workerHealth: 'WORKER_HEALTH_PORT',
+  streamHealth: 'STREAM_HEALTH_PORT',
+  streamMetrics: 'STREAM_METRICS_PORT',
 };
 
 /** Fail fast and clearly on a busy port: otherwise a probe could pass against a stranger's server. */
@@ -135,7 +141,7 @@ function nodeSpec({ name, script, healthUrl, env, stopGraceMs }: NodeProcess): C
 }
 
 function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv): ChildSpec[] {
-  const { api, workerHealth, pubsub } = endpoints;
+  const { api, workerHealth, pubsub, streamHealth } = endpoints;
   return [
     temporalSpec(config, endpoints, env),
     pubsubEmulatorSpec(pubsub.host, pubsub.port, env),
@@ -149,6 +155,8 @@ function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv
     }),
     // Longer than the API's close-with-grace delay (10 s).
     nodeSpec({ name: 'api', script: 'api/server.js', healthUrl: `http://${api.host}:${api.port}/health`, env, stopGraceMs: 15_000 }),
+    // Longer than the consumer's drain timeout (25 s).
+    nodeSpec({ name: 'consumer', script: 'workers/consumer.js', healthUrl: `http://${streamHealth.host}:${streamHealth.port}/health`, env, stopGraceMs: 30_000 }),
   ];
 }
 
@@ -165,6 +173,7 @@ function banner(config: Config, endpoints: Endpoints, seconds: number): string {
     `  API docs          ${url(endpoints.api, '/docs')}`,
     `  Worker metrics    ${url(endpoints.workerMetrics, '/metrics')}`,
     `  Worker health     ${url(endpoints.workerHealth, '/health')}`,
+    `  Stream consumer   ${url(endpoints.streamHealth, '/health')}   (metrics: ${url(endpoints.streamMetrics, '/metrics')})`,
     `  Logs              ${path.join(config.runDir, 'logs')}`,
     'Press Ctrl-C to stop.',
   ].join('\n');

@@ -111,6 +111,19 @@ describe('@integration CLI: analytics against Temporal', function () {
     assert.match(res.out, /backfill 2010-11-28\.\.2010-12-03: (\d+)\/\1 days done, 0 failed/);
   });
 
+  it('dq run checks a day and dq report shows the stored results, worst days first', async () => {
+    const run = await cli(['dq', 'run', '--date', '2010-12-01'], env);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /^data quality 2010-12-01: (PASSED|WARNED) \(\d+ pass, \d+ warn, 0 fail\)$/m);
+    const report = await cli(['dq', 'report', '--from', '2010-11-30', '--to', '2010-12-02'], { ...env, DUCKDB_PATH: path.join(dir, 'w.duckdb') });
+    assert.equal(report.code, 0, report.err);
+    assert.match(report.out, /^date\s+worst\s+fail\s+warn/m);
+    assert.match(report.out, /^2010-12-01  (pass|warn)\s+0\s+\d+/m);
+    const none = await cli(['dq', 'report', '--from', '2009-01-01', '--to', '2009-01-31'], { ...env, DUCKDB_PATH: path.join(dir, 'w.duckdb') });
+    assert.equal(none.code, 1);
+    assert.match(none.err, /no data-quality results between 2009-01-01 and 2009-01-31/);
+  });
+
   it('schedule create is idempotent, and pause / trigger / describe / delete work', async () => {
     assert.match((await cli(['analytics', 'schedule', 'create'], env)).out, /schedule daily-analytics created: daily at 01:00 UTC, overlap SKIP/);
     assert.match((await cli(['analytics', 'schedule', 'create', '--hour', '2'], env)).out, /schedule daily-analytics updated: daily at 02:00 UTC/);

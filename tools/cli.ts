@@ -12,6 +12,8 @@ import { summarizeOrders, summaryToMarkdown, writeSummaryCsv } from '../lib/summ
 import { openWarehouse, Warehouse } from '../lib/warehouse';
 import { InvalidDateError } from '../lib/analytics/daily';
 import { analyticsCommand } from './commands/analytics';
+import { dqCommand } from './commands/dq';
+import { streamCommand } from './commands/stream';
 import { CliError } from './commands/temporal';
 
 // Local mode must never reach for the cloud metadata server (cloud mode keeps ADC working).
@@ -64,6 +66,8 @@ export function buildCli(): Command {
     });
 
   program.addCommand(analyticsCommand());
+  program.addCommand(dqCommand());
+  program.addCommand(streamCommand());
   return program;
 }
 

@@ -49,7 +49,7 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<number | n
 
 describe('local stack (npm start) @integration', function () {
   this.timeout(START_TIMEOUT_MS + 60_000);
-  const ports = { grpc: 0, ui: 0, pubsub: 0, api: 0, metrics: 0, health: 0 };
+  const ports = { grpc: 0, ui: 0, pubsub: 0, api: 0, metrics: 0, health: 0, streamHealth: 0, streamMetrics: 0 };
   let runDir: string;
   let stack: ChildProcess;
   let output = '';
@@ -72,6 +72,8 @@ describe('local stack (npm start) @integration', function () {
         API_PORT: String(ports.api),
         WORKER_METRICS_PORT: String(ports.metrics),
         WORKER_HEALTH_PORT: String(ports.health),
+        STREAM_HEALTH_PORT: String(ports.streamHealth),
+        STREAM_METRICS_PORT: String(ports.streamMetrics),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -117,6 +119,12 @@ describe('local stack (npm start) @integration', function () {
     assert.equal(body.status, 'healthy', answer.body);
   });
 
+  it('has a healthy stream consumer', async () => {
+    const answer = await get(`http://127.0.0.1:${ports.streamHealth}/health`);
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(output, new RegExp(`Stream consumer +http://127\\.0\\.0\\.1:${ports.streamHealth}/health +\\(metrics: http://127\\.0\\.0\\.1:${ports.streamMetrics}/metrics\\)\n`));
+  });
+
   it('has a running worker', async () => {
     const answer = await get(`http://127.0.0.1:${ports.health}/health`);
     assert.equal(answer.status, 200, answer.body);
@@ -130,7 +138,7 @@ describe('local stack (npm start) @integration', function () {
   });
 
   it('writes a log file per process', () => {
-    assert.deepEqual(children.map((child) => child.name), ['temporal', 'pubsub-emulator', 'worker', 'api']);
+    assert.deepEqual(children.map((child) => child.name), ['temporal', 'pubsub-emulator', 'worker', 'api', 'consumer']);
     for (const child of children) {
       assert.equal(child.logPath, path.join(runDir, 'logs', `${child.name}.log`));
       assert.ok(fs.statSync(child.logPath).size > 0, `${child.logPath} is empty`);

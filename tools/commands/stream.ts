@@ -1,0 +1,171 @@
+/** `retailflow stream ...`: publish generated or replayed order lines, and show stream accounting. */
+import { Command, InvalidArgumentError } from 'commander';
+import { assertIsoDate } from '../../lib/analytics/daily';
+import { applyLocalModeDefaults, loadConfig, type Config } from '../../lib/config';
+import { createPubSubEventBus } from '../../lib/eventbus/pubsub';
+import { progressBar, type Progress } from '../../lib/progress';
+import { publishedTotal, recordPublish, streamTotals, type StreamTotals } from '../../lib/stream/accounting';
+import { DEFAULT_START, generateLines, loadProfile, take } from '../../lib/stream/generator';
+import { publishLines, type OutboundLine, type PublishStats } from '../../lib/stream/publisher';
+import { planReplay } from '../../lib/stream/replay';
+import { ensureStreamTopology } from '../../lib/stream/topology';
+import { openWarehouse, type Warehouse } from '../../lib/warehouse';
+import { CliError } from './temporal';
+
+/** Runs longer than this many lines (or seconds) get a progress bar. */
+const PROGRESS_MIN_LINES = 10_000;
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function isoDate(value: string): string {
+  try {
+    assertIsoDate(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
+}
+
+async function withWarehouse<T>(config: Config, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+  const wh = await openWarehouse(config);
+  try {
+    return await fn(wh);
+  } finally {
+    await wh.close();
+  }
+}
+
+/** Creates the topology, publishes, records the count in the publish log, prints a summary. */
+async function publishAndReport(
+  config: Config,
+  source: string,
+  lines: Iterable<OutboundLine>,
+  opts: { rate?: number; durationMs?: number; expected: number; json: boolean },
+): Promise<PublishStats> {
+  const bus = createPubSubEventBus({ projectId: config.pubsub.projectId, emulatorHost: config.pubsub.emulatorHost });
+  let bar: Progress | undefined;
+  let stop = false;
+  const onSigint = (): void => {
+    stop = true;
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    await ensureStreamTopology(bus, config.stream);
+    if (!opts.json && opts.expected >= PROGRESS_MIN_LINES) bar = progressBar(`publish ${source}`, opts.expected);
+    const stats = await publishLines(bus, lines, {
+      topic: config.stream.topic,
+      source,
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      onProgress: (n) => bar?.update(n),
+      stopRequested: () => stop,
+    });
+    bar?.finish();
+    recordPublish(config.runDir, { at: new Date().toISOString(), source, topic: config.stream.topic, published: stats.published, failed: stats.failed, seconds: stats.seconds });
+    if (opts.json) console.log(JSON.stringify(stats));
+    else {
+      console.log(`published ${stats.published} lines to ${config.stream.topic} in ${stats.seconds.toFixed(1)} s (${Math.round(stats.rate)} lines/s)${stop ? ', stopped early' : ''}`);
+      if (stats.failed > 0) console.log(`${stats.failed} publishes failed; first error: ${stats.firstError}`);
+    }
+    if (stats.failed > 0) process.exitCode = 1;
+    return stats;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await bus.close();
+  }
+}
+
+export function streamCommand(): Command {
+  const cmd = new Command('stream').description('Streaming: publish order lines to Pub/Sub (the consumer stores them in orders_stream) and show accounting.');
+
+  cmd.command('generate')
+    .description('Publish synthetic order lines sampled from the real data in orders_raw (reproducible by --seed).')
+    .option('-r, --rate <lines/s>', 'lines per second (default: as fast as possible)', positiveNumber)
+    .option('-n, --count <n>', 'lines to publish', positiveInt)
+    .option('-d, --duration <seconds>', 'publish for this long (needs --rate or --count to be bounded otherwise)', positiveNumber)
+    .option('-s, --seed <n>', 'random seed', nonNegativeInt, 42)
+    .option('--start <YYYY-MM-DD>', 'first simulated invoice day', isoDate, DEFAULT_START)
+    .option('--json', 'print the result as JSON', false)
+    .addHelpText('after', '\nNeeds the data loaded (retailflow ingest) and Pub/Sub (npm start). Example:\n  retailflow stream generate --rate 2000 --duration 30 --seed 7')
+    .action(async (opts: { rate?: number; count?: number; duration?: number; seed: number; start: string; json: boolean }) => {
+      if (opts.count === undefined && opts.duration === undefined) throw new CliError('give --count or --duration');
+      applyLocalModeDefaults();
+      const config = loadConfig();
+      const profile = await withWarehouse(config, (wh) => loadProfile(wh));
+      const all = generateLines(profile, { seed: opts.seed, start: opts.start });
+      const lines = opts.count !== undefined ? take(all, opts.count) : all;
+      const expected = opts.count ?? (opts.rate && opts.duration ? Math.round(opts.rate * opts.duration) : 0);
+      await publishAndReport(config, 'generator', lines, { rate: opts.rate, durationMs: opts.duration && opts.duration * 1000, expected, json: opts.json });
+    });
+
+  cmd.command('replay')
+    .description('Publish one real historical day from orders_raw in time order, sped up.')
+    .requiredOption('--date <YYYY-MM-DD>', 'the day to replay', isoDate)
+    .option('--speed <x>', 'speed-up factor (60: one hour of the day per minute)', positiveNumber, 60)
+    .option('--json', 'print the result as JSON', false)
+    .addHelpText('after', '\nExample:\n  retailflow stream replay --date 2011-12-09 --speed 60')
+    .action(async (opts: { date: string; speed: number; json: boolean }) => {
+      applyLocalModeDefaults();
+      const config = loadConfig();
+      const plan = await withWarehouse(config, (wh) => planReplay(wh, opts.date, opts.speed));
+      if (plan.lines.length === 0) throw new CliError(`no lines on ${opts.date} in orders_raw: load the data first ("retailflow ingest")`);
+      if (!opts.json) console.log(`replaying ${plan.lines.length} lines of ${opts.date} at ${opts.speed}x: about ${(plan.durationMs / 1000).toFixed(0)} s`);
+      await publishAndReport(config, `replay-${opts.date}`, plan.lines, { expected: plan.lines.length, json: opts.json });
+    });
+
+  cmd.command('stats')
+    .description('Totals of the stream: stored, duplicates, dead-lettered (durable, from the warehouse), and rates.')
+    .option('--json', 'print as JSON', false)
+    .addHelpText('after', '\nAsks the running consumer first (GET /stats on STREAM_HEALTH_PORT), which has the warehouse open\nalready; without a consumer it reads the warehouse directly.')
+    .action(async (opts: { json: boolean }) => {
+      applyLocalModeDefaults();
+      const config = loadConfig();
+      const totals = (await totalsFromConsumer(config)) ?? (await withWarehouse(config, (wh) => streamTotals(wh)));
+      const published = publishedTotal(config.runDir, config.stream.topic);
+      if (opts.json) return console.log(JSON.stringify({ ...totals, publishedLogged: published }));
+      printTotals(totals, published);
+    });
+  return cmd;
+}
+
+async function totalsFromConsumer(config: Config): Promise<StreamTotals | undefined> {
+  const { healthHost, healthPort } = config.stream;
+  try {
+    const res = await fetch(`http://${healthHost}:${healthPort}/stats`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { totals?: StreamTotals };
+    return body.totals;
+  } catch {
+    return undefined; // no consumer running
+  }
+}
+
+function printTotals(t: StreamTotals, published: number): void {
+  const rows: Array<[string, string]> = [
+    ['stored', String(t.stored)],
+    ['duplicates', String(t.duplicates)],
+    ['dead-lettered', String(t.deadLettered)],
+    ['accounted (sum)', String(t.accounted)],
+    ['high-value lines', String(t.highValue)],
+    ['published (log)', published > 0 ? `${published}  (pending: ${Math.max(0, published - t.accounted)})` : '(no publish log)'],
+    ['overall rate', `${t.overallRate.toFixed(1)} msg/s (${t.firstAt ?? '-'} .. ${t.lastAt ?? '-'})`],
+    ['last 60 s', `stored ${t.recentRate.stored.toFixed(1)}/s, duplicates ${t.recentRate.duplicates.toFixed(1)}/s, dead-lettered ${t.recentRate.deadLettered.toFixed(1)}/s`],
+  ];
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(18)} ${v}`);
+}

@@ -1,0 +1,160 @@
+/**
+ * The stream consumer process: orders subscription -> validation, dedupe, scoring -> orders_stream.
+ * Started by `npm start` (scripts/stack.ts) as `node dist/workers/consumer.js`; configured by env
+ * only (STREAM_* in .env.example, docs/streaming.md).
+ *
+ * HTTP, on two ports like the worker:
+ *   STREAM_HEALTH_PORT  GET /health (200 while pulling, 503 when starting, draining or failing to
+ *                       write; says whether a model scores lines), GET /stats (durable totals)
+ *   STREAM_METRICS_PORT GET /metrics (Prometheus)
+ * SIGTERM/SIGINT: stop pulling (new deliveries are nacked), write and ack what is buffered, close
+ * the subscription (flushing acks), then exit 0 with nothing in flight.
+ */
+import * as http from 'node:http';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { applyLocalModeDefaults, loadConfig } from '../lib/config';
+import { createPubSubEventBus } from '../lib/eventbus/pubsub';
+import { streamTotals } from '../lib/stream/accounting';
+import { StreamConsumer, type LogFn } from '../lib/stream/consumer';
+import { DEFAULT_LIMITS } from '../lib/stream/message';
+import { createPubSubSource } from '../lib/stream/pubsub-source';
+import { NO_LINE_SCORER, type LineScorer } from '../lib/stream/scoring';
+import { ensureStreamTopology } from '../lib/stream/topology';
+import { openWarehouse } from '../lib/warehouse';
+import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+
+/** After this the process exits even if the drain is stuck (a warehouse that never comes back). */
+const DRAIN_TIMEOUT_MS = 25_000;
+
+const log: LogFn = (level, msg, fields = {}) => {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
+  if (level === 'error') console.error(line);
+  else console.log(line);
+};
+
+async function run(): Promise<void> {
+  applyLocalModeDefaults();
+  const config = loadConfig();
+  const sc = config.stream;
+  // The model issue replaces this with the promoted model's scorer (same code path as the API).
+  const scorer: LineScorer = NO_LINE_SCORER;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  // DuckDB: release the file as soon as a micro-batch is written, so the worker, the API and the
+  // CLI can take the lock between batches while a stream runs (the adapter's default holds it for
+  // 1 s after the last operation, which a steady stream never reaches).
+  const warehouse =
+    config.warehouse.backend === 'duckdb'
+      ? new DuckDBWarehouse({ path: config.warehouse.duckdbPath, idleCloseMs: sc.duckdbReleaseMs })
+      : await openWarehouse(config);
+  const bus = createPubSubEventBus({ projectId: config.pubsub.projectId, emulatorHost: config.pubsub.emulatorHost });
+  const source = createPubSubSource({
+    projectId: config.pubsub.projectId,
+    emulatorHost: config.pubsub.emulatorHost,
+    subscription: sc.subscription,
+    deadLetterTopic: sc.deadLetterTopic,
+    maxMessages: sc.maxInFlight,
+    log,
+  });
+  const consumer = new StreamConsumer({
+    warehouse,
+    deadLetter: source.deadLetter,
+    scorer,
+    batchSize: sc.batchSize,
+    maxBatchWaitMs: sc.batchWaitMs,
+    highValueThreshold: sc.highValueThreshold,
+    limits: { ...DEFAULT_LIMITS, maxBytes: sc.maxMessageBytes },
+    registry,
+    log,
+  });
+
+  let state: 'STARTING' | 'RUNNING' | 'DRAINING' = 'STARTING';
+  const health = await listen(sc.healthHost, sc.healthPort, async (req, res) => {
+    const url = req.url?.split('?')[0];
+    if (url === '/health') {
+      const healthy = state === 'RUNNING' && consumer.error === undefined;
+      return send(res, healthy ? 200 : 503, {
+        status: healthy ? 'healthy' : 'unhealthy',
+        state,
+        subscription: sc.subscription,
+        warehouse: warehouse.backend,
+        model: scorer.status(),
+        inFlight: consumer.inFlight,
+        counts: consumer.counts,
+        ...(consumer.error ? { error: consumer.error } : {}),
+      });
+    }
+    if (url === '/stats') return send(res, 200, { totals: await streamTotals(warehouse), process: consumer.counts });
+    return send(res, 404, { message: 'Not Found' });
+  });
+  const metrics = await listen(sc.metricsHost, sc.metricsPort, async (req, res) => {
+    if (req.url?.split('?')[0] !== '/metrics') return send(res, 404, { message: 'Not Found' });
+    res.writeHead(200, { 'content-type': registry.contentType });
+    res.end(await registry.metrics());
+  });
+
+  await ensureStreamTopology(bus, sc);
+  await bus.close();
+  await consumer.ensureSchema();
+  source.start(consumer);
+  state = 'RUNNING';
+  const model = scorer.status();
+  log('info', 'consumer running', {
+    subscription: sc.subscription, warehouse: warehouse.backend, batchSize: sc.batchSize, maxInFlight: sc.maxInFlight,
+    highValueThreshold: sc.highValueThreshold, model: model.status === 'ready' ? model.modelVersion : `none (${model.reason})`,
+  });
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
+  });
+  state = 'DRAINING';
+  log('info', `${signal}: draining`, { inFlight: consumer.inFlight });
+  const force = setTimeout(() => {
+    log('error', 'drain timed out; exiting with messages unacked (they will be redelivered)', { inFlight: consumer.inFlight });
+    process.exit(1);
+  }, DRAIN_TIMEOUT_MS);
+  await consumer.drain();
+  await source.close();
+  await warehouse.close();
+  await health.close();
+  await metrics.close();
+  clearTimeout(force);
+  log('info', 'consumer stopped', { counts: consumer.counts, inFlight: consumer.inFlight });
+}
+
+interface Server {
+  close(): Promise<void>;
+}
+
+async function listen(host: string, port: number, handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>): Promise<Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET') return send(res, 404, { message: 'Not Found' });
+    handler(req, res).catch((err: unknown) => send(res, 500, { message: err instanceof Error ? err.message : String(err) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: http.ServerResponse, status: number, body: object): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+  res.end(JSON.stringify(body));
+}
+
+run().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
