@@ -124,6 +124,12 @@ describe('@integration CLI: analytics against Temporal', function () {
     assert.match(none.err, /no data-quality results between 2009-01-01 and 2009-01-31/);
   });
 
+  it('dq schedule create is idempotent and runs after analytics (02:00 UTC)', async () => {
+    assert.match((await cli(['dq', 'schedule', 'create'], env)).out, /schedule data-quality created: daily at 02:00 UTC/);
+    assert.match((await cli(['dq', 'schedule', 'create', '--minute', '30'], env)).out, /schedule data-quality updated: daily at 02:30 UTC/);
+    assert.match((await cli(['dq', 'schedule', 'delete'], env)).out, /deleted/);
+  });
+
   it('schedule create is idempotent, and pause / trigger / describe / delete work', async () => {
     assert.match((await cli(['analytics', 'schedule', 'create'], env)).out, /schedule daily-analytics created: daily at 01:00 UTC, overlap SKIP/);
     assert.match((await cli(['analytics', 'schedule', 'create', '--hour', '2'], env)).out, /schedule daily-analytics updated: daily at 02:00 UTC/);

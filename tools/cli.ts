@@ -9,9 +9,9 @@ import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { IngestError, loadOrdersFile } from '../lib/ingest/load';
 import { progressBar } from '../lib/progress';
 import { summarizeOrders, summaryToMarkdown, writeSummaryCsv } from '../lib/summary';
-import { openWarehouse, Warehouse } from '../lib/warehouse';
 import { InvalidDateError } from '../lib/analytics/daily';
 import { analyticsCommand } from './commands/analytics';
+import { withWarehouse } from './commands/common';
 import { dqCommand } from './commands/dq';
 import { streamCommand } from './commands/stream';
 import { CliError } from './commands/temporal';
@@ -22,14 +22,6 @@ applyLocalModeDefaults();
 /** The Online Retail file has this many data lines; only used to scale the progress bar. */
 const EXPECTED_LINES = 541_910;
 
-async function withWarehouse<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const wh = await openWarehouse(loadConfig());
-  try {
-    return await fn(wh);
-  } finally {
-    await wh.close();
-  }
-}
 
 export function buildCli(): Command {
   const program = new Command('retailflow')
@@ -45,7 +37,7 @@ export function buildCli(): Command {
     .action(async (opts: { file?: string; force: boolean; json: boolean }) => {
       const file = path.resolve(opts.file ?? loadConfig().dataCsv);
       const bar = opts.json ? undefined : progressBar('ingest', EXPECTED_LINES);
-      const result = await withWarehouse((wh) => loadOrdersFile(wh, file, { force: opts.force, onProgress: (n) => bar?.update(n) }));
+      const result = await withWarehouse(loadConfig(), (wh) => loadOrdersFile(wh, file, { force: opts.force, onProgress: (n) => bar?.update(n) }));
       bar?.finish();
       if (opts.json) return console.log(JSON.stringify(result));
       const verb = result.status === 'already-loaded' ? 'already loaded (use --force to reload)' : 'loaded';
@@ -59,7 +51,7 @@ export function buildCli(): Command {
     .option('-o, --out <path>', 'CSV output path', path.join(loadConfig().dataDir, 'dataset_summary.csv'))
     .option('--markdown', 'also print a Markdown table', false)
     .action(async (opts: { out: string; markdown: boolean }) => {
-      const summary = await withWarehouse((wh) => summarizeOrders(wh));
+      const summary = await withWarehouse(loadConfig(), (wh) => summarizeOrders(wh));
       writeSummaryCsv(summary, opts.out);
       console.log(`wrote ${opts.out}`);
       if (opts.markdown) console.log(summaryToMarkdown(summary));

@@ -1,28 +1,14 @@
 /** `retailflow analytics ...`: run a day, backfill a range, manage the daily schedule. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createOrUpdateDailySchedule, DAILY_SCHEDULE_ID, startBackfill, startDailyAnalytics } from '../../lib/analytics/client';
-import { assertIsoDate, DailyKpis } from '../../lib/analytics/daily';
+import { createOrUpdateAnalyticsSchedule, DAILY_SCHEDULE_ID, startBackfill, startDailyAnalytics } from '../../lib/analytics/client';
+import type { DailyKpis } from '../../lib/analytics/daily';
 import { formatMoney } from '../../lib/analytics/money';
 import { loadConfig } from '../../lib/config';
-import { progressBar } from '../../lib/progress';
-import { backfillProgressQuery } from '../../workflows/backfill';
+import { boundedInt, followBackfill, isoDate, pad2, positiveInt } from './common';
 import { CliError, rootCauseMessage, uiLink, withTemporalClient } from './temporal';
 
-function isoDate(value: string): string {
-  try {
-    assertIsoDate(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return value;
-}
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
 
 function printKpis(k: DailyKpis): void {
   const rows: Array<[string, string | number]> = [
@@ -69,7 +55,7 @@ export function analyticsCommand(): Command {
       await withTemporalClient(config, async (client) => {
         const handle = await startBackfill(client, config.temporal.taskQueue, { from: opts.from, to: opts.to, concurrency: opts.concurrency });
         console.log(`workflow ${handle.workflowId}: ${uiLink(config, handle.workflowId)}`);
-        const result = await followBackfill(handle);
+        const result = await followBackfill(handle, 'backfill');
         console.log(`backfill ${opts.from}..${opts.to}: ${result.done}/${result.total} days done, ${result.failed} failed`);
         for (const f of result.failedDays) console.log(`  ${f.date}: ${f.error}`);
         if (result.total === 0) throw new CliError(`no data between ${opts.from} and ${opts.to}: load it first with "retailflow ingest"`);
@@ -81,26 +67,6 @@ export function analyticsCommand(): Command {
   return cmd;
 }
 
-async function followBackfill(handle: Awaited<ReturnType<typeof startBackfill>>) {
-  const resultPromise = handle.result();
-  let finished = false;
-  void resultPromise.finally(() => (finished = true)).catch(() => undefined);
-  let bar: ReturnType<typeof progressBar> | undefined;
-  while (!finished) {
-    const p = await handle.query(backfillProgressQuery).catch(() => undefined);
-    if (p && p.total > 0) {
-      bar ??= progressBar('backfill', p.total);
-      bar.update(p.done + p.failed);
-    }
-    await Promise.race([resultPromise.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
-  }
-  const result = await resultPromise;
-  // A short backfill can finish before the first poll: still show where it ended.
-  bar ??= progressBar('backfill', result.total);
-  bar.update(result.done + result.failed);
-  bar.finish();
-  return result;
-}
 
 function scheduleCommand(): Command {
   const cmd = new Command('schedule').description(`Manage the Temporal Schedule "${DAILY_SCHEDULE_ID}" (each run analyses the previous day).`);
@@ -116,8 +82,8 @@ function scheduleCommand(): Command {
     .action(async (opts: { hour: number; minute: number }) => {
       const config = loadConfig();
       await withTemporalClient(config, async (client) => {
-        const { created } = await createOrUpdateDailySchedule(client, { taskQueue: config.temporal.taskQueue, ...opts });
-        console.log(`schedule ${DAILY_SCHEDULE_ID} ${created ? 'created' : 'updated'}: daily at ${pad(opts.hour)}:${pad(opts.minute)} UTC, overlap SKIP, catch-up window 3 days`);
+        const { created } = await createOrUpdateAnalyticsSchedule(client, { taskQueue: config.temporal.taskQueue, ...opts });
+        console.log(`schedule ${DAILY_SCHEDULE_ID} ${created ? 'created' : 'updated'}: daily at ${pad2(opts.hour)}:${pad2(opts.minute)} UTC, overlap SKIP, catch-up window 3 days`);
       });
     });
   cmd.command('pause').description('Pause the schedule.').action(withHandle(async (h) => {
@@ -144,10 +110,4 @@ function scheduleCommand(): Command {
   return cmd;
 }
 
-function boundedInt(value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-}
 
-const pad = (n: number) => String(n).padStart(2, '0');

@@ -1,26 +1,15 @@
 /** `retailflow dq ...`: check a day, report stored results, manage the daily data-quality schedule. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startBackfill } from '../../lib/analytics/client';
-import { assertIsoDate } from '../../lib/analytics/daily';
 import { loadConfig } from '../../lib/config';
 import { createOrUpdateDqSchedule, DQ_SCHEDULE_ID, startDataQuality } from '../../lib/quality/client';
 import { DqDaySummary, dqReport } from '../../lib/quality/results';
 import type { Severity } from '../../lib/quality/thresholds';
-import { progressBar } from '../../lib/progress';
-import { openWarehouse } from '../../lib/warehouse';
-import { backfillProgressQuery } from '../../workflows/backfill';
 import type { DataQualityResult } from '../../workflows/quality';
+import { boundedInt, followBackfill, isoDate, pad2, positiveInt, withWarehouse } from './common';
 import { CliError, rootCauseMessage, uiLink, withTemporalClient } from './temporal';
 
-function isoDate(value: string): string {
-  try {
-    assertIsoDate(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return value;
-}
 
 const MARK: Record<Severity, string> = { pass: '.', warn: 'W', fail: 'F' };
 
@@ -80,7 +69,7 @@ export function dqCommand(): Command {
       await withTemporalClient(config, async (client) => {
         const handle = await startBackfill(client, config.temporal.taskQueue, { workflow: 'dataQualityWorkflow', ...opts });
         console.log(`workflow ${handle.workflowId}: ${uiLink(config, handle.workflowId)}`);
-        const result = await followBackfill(handle);
+        const result = await followBackfill(handle, 'dq backfill');
         console.log(`data-quality backfill ${opts.from}..${opts.to}: ${result.done}/${result.total} days checked, ${result.failed} could not run`);
         for (const f of result.failedDays) console.log(`  ${f.date}: ${f.error}`);
         console.log(`see the findings with: retailflow dq report --from ${opts.from} --to ${opts.to}`);
@@ -93,38 +82,18 @@ export function dqCommand(): Command {
     .description('Show stored results as a table of checks by day, worst days first (reads the warehouse).')
     .requiredOption('--from <YYYY-MM-DD>', 'first day', isoDate)
     .requiredOption('--to <YYYY-MM-DD>', 'last day (inclusive)', isoDate)
-    .option('--limit <n>', 'days shown', (v) => Number(v), 30)
+    .option('--limit <n>', 'days shown', positiveInt, 30)
     .action(async (opts: { from: string; to: string; limit: number }) => {
       if (opts.from > opts.to) throw new CliError(`--from ${opts.from} is after --to ${opts.to}`);
-      const wh = await openWarehouse(loadConfig());
-      try {
-        const days = await dqReport(wh, opts.from, opts.to);
-        if (days.length === 0) throw new CliError(`no data-quality results between ${opts.from} and ${opts.to}: run "retailflow dq run" or a backfill first`);
-        printReport(days, opts.limit);
-      } finally {
-        await wh.close();
-      }
+      const days = await withWarehouse(loadConfig(), (wh) => dqReport(wh, opts.from, opts.to));
+      if (days.length === 0) throw new CliError(`no data-quality results between ${opts.from} and ${opts.to}: run "retailflow dq run" or a backfill first`);
+      printReport(days, opts.limit);
     });
 
   cmd.addCommand(scheduleCommand());
   return cmd;
 }
 
-/** Poll the backfill's progress query into a progress bar until it completes. */
-async function followBackfill(handle: Awaited<ReturnType<typeof startBackfill>>) {
-  const resultPromise = handle.result();
-  let finished = false;
-  void resultPromise.finally(() => (finished = true)).catch(() => undefined);
-  let bar: ReturnType<typeof progressBar> | undefined;
-  while (!finished) {
-    const p = await handle.query(backfillProgressQuery).catch(() => undefined);
-    if (p && p.total > 0) (bar ??= progressBar('dq backfill', p.total)).update(p.done + p.failed);
-    await Promise.race([resultPromise.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
-  }
-  const result = await resultPromise;
-  bar?.finish();
-  return result;
-}
 
 function scheduleCommand(): Command {
   const cmd = new Command('schedule').description(`Manage the Temporal Schedule "${DQ_SCHEDULE_ID}" (each run checks the previous day).`);
@@ -143,7 +112,7 @@ function scheduleCommand(): Command {
       const config = loadConfig();
       await withTemporalClient(config, async (client) => {
         const { created } = await createOrUpdateDqSchedule(client, { taskQueue: config.temporal.taskQueue, ...opts });
-        console.log(`schedule ${DQ_SCHEDULE_ID} ${created ? 'created' : 'updated'}: daily at ${pad(opts.hour)}:${pad(opts.minute)} UTC, overlap SKIP, catch-up window 3 days`);
+        console.log(`schedule ${DQ_SCHEDULE_ID} ${created ? 'created' : 'updated'}: daily at ${pad2(opts.hour)}:${pad2(opts.minute)} UTC, overlap SKIP, catch-up window 3 days`);
       });
     });
   cmd.command('pause').description('Pause the schedule.').action(withHandle('paused', (h) => h.pause('paused from the retailflow CLI')));
@@ -153,10 +122,4 @@ function scheduleCommand(): Command {
   return cmd;
 }
 
-function boundedInt(value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-}
 
-const pad = (n: number) => String(n).padStart(2, '0');

@@ -1,6 +1,5 @@
 /** `retailflow stream ...`: publish generated or replayed order lines, and show stream accounting. */
-import { Command, InvalidArgumentError } from 'commander';
-import { assertIsoDate } from '../../lib/analytics/daily';
+import { Command } from 'commander';
 import { applyLocalModeDefaults, loadConfig, type Config } from '../../lib/config';
 import { createPubSubEventBus } from '../../lib/eventbus/pubsub';
 import { progressBar, type Progress } from '../../lib/progress';
@@ -9,47 +8,16 @@ import { DEFAULT_START, generateLines, loadProfile, take } from '../../lib/strea
 import { publishLines, type OutboundLine, type PublishStats } from '../../lib/stream/publisher';
 import { planReplay } from '../../lib/stream/replay';
 import { ensureStreamTopology } from '../../lib/stream/topology';
-import { openWarehouse, type Warehouse } from '../../lib/warehouse';
+import { isoDate, nonNegativeInt, positiveInt, positiveNumber, withWarehouse } from './common';
 import { CliError } from './temporal';
 
 /** Runs longer than this many lines (or seconds) get a progress bar. */
 const PROGRESS_MIN_LINES = 10_000;
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return n;
-}
 
-function isoDate(value: string): string {
-  try {
-    assertIsoDate(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return value;
-}
 
-async function withWarehouse<T>(config: Config, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const wh = await openWarehouse(config);
-  try {
-    return await fn(wh);
-  } finally {
-    await wh.close();
-  }
-}
 
 /** Creates the topology, publishes, records the count in the publish log, prints a summary. */
 async function publishAndReport(
