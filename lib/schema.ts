@@ -1,19 +1,24 @@
 /** Warehouse tables owned by the foundation. Other modules add their own TableDefs. */
-import type { TableDef } from './warehouse/types';
+import type { ColumnDef, TableDef } from './warehouse/types';
+
+/** One order line in the seed's shape, typed; shared by orders_raw (files) and orders_stream (events). */
+export const ORDER_LINE_COLUMNS: readonly ColumnDef[] = [
+  { name: 'invoice_no', type: 'STRING' },
+  { name: 'stock_code', type: 'STRING' },
+  { name: 'description', type: 'STRING', nullable: true },
+  { name: 'quantity', type: 'INT64' },
+  { name: 'invoice_ts', type: 'TIMESTAMP' },
+  { name: 'invoice_date', type: 'DATE' },
+  { name: 'unit_price', type: 'NUMERIC' },
+  { name: 'customer_id', type: 'INT64', nullable: true },
+  { name: 'country', type: 'STRING' },
+  { name: 'is_cancellation', type: 'BOOL' },
+];
 
 export const ORDERS_RAW: TableDef = {
   name: 'orders_raw',
   columns: [
-    { name: 'invoice_no', type: 'STRING' },
-    { name: 'stock_code', type: 'STRING' },
-    { name: 'description', type: 'STRING', nullable: true },
-    { name: 'quantity', type: 'INT64' },
-    { name: 'invoice_ts', type: 'TIMESTAMP' },
-    { name: 'invoice_date', type: 'DATE' },
-    { name: 'unit_price', type: 'NUMERIC' },
-    { name: 'customer_id', type: 'INT64', nullable: true },
-    { name: 'country', type: 'STRING' },
-    { name: 'is_cancellation', type: 'BOOL' },
+    ...ORDER_LINE_COLUMNS,
     // Provenance: which file and which line, so a reload replaces exactly its own rows.
     { name: 'source_sha256', type: 'STRING' },
     { name: 'line_no', type: 'INT64' },

@@ -10,6 +10,7 @@
  * either fully accounted or not at all (then it is redelivered and handled again). A redelivered
  * message already present in either table (same message_id) is acked without a second count.
  */
+import { ORDER_LINE_COLUMNS } from '../schema';
 import type { TableDef } from '../warehouse/types';
 
 export const ORDERS_STREAM: TableDef = {
@@ -17,16 +18,7 @@ export const ORDERS_STREAM: TableDef = {
   columns: [
     { name: 'event_id', type: 'STRING' },
     { name: 'message_id', type: 'STRING' },
-    { name: 'invoice_no', type: 'STRING' },
-    { name: 'stock_code', type: 'STRING' },
-    { name: 'description', type: 'STRING', nullable: true },
-    { name: 'quantity', type: 'INT64' },
-    { name: 'invoice_ts', type: 'TIMESTAMP' },
-    { name: 'invoice_date', type: 'DATE' },
-    { name: 'unit_price', type: 'NUMERIC' },
-    { name: 'customer_id', type: 'INT64', nullable: true },
-    { name: 'country', type: 'STRING' },
-    { name: 'is_cancellation', type: 'BOOL' },
+    ...ORDER_LINE_COLUMNS,
     { name: 'line_value', type: 'NUMERIC' },
     { name: 'high_value', type: 'BOOL' },
     /** Predicted revenue of the line by the promoted model; NULL while no model is promoted. */
