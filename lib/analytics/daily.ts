@@ -103,7 +103,9 @@ export class InvalidDateError extends Error {
 }
 
 export function assertIsoDate(date: string, what = 'date'): void {
-  const ok = /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date);
+  // A real calendar day round-trips through Date; 2011-02-30 rolls over and 2011-13-01 is invalid.
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
+  const ok = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(date);
   if (!ok) throw new InvalidDateError(`${what} must be a calendar date YYYY-MM-DD, got "${date}"`);
 }
 
