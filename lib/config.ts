@@ -63,6 +63,13 @@ export interface Config {
     metricsPort: number;
     duckdbReleaseMs: number;
   };
+  /** The model registry (lib/model/registry.ts) and its artifact store; see docs/model_info.md. */
+  model: {
+    /** Directory of `<version>.rfm` artifacts. */
+    storeDir: string;
+    /** The gate promotes a new model if its holdout MAE <= current MAE x (1 + this). */
+    promotionMaeTolerance: number;
+  };
   dataCsv: string;
   /** Where generated outputs (CSV reports, dataset summary) go. */
   dataDir: string;
@@ -116,6 +123,10 @@ export function loadConfig(): Config {
       metricsHost: str('STREAM_METRICS_HOST', '127.0.0.1'),
       metricsPort: int('STREAM_METRICS_PORT', 9467),
       duckdbReleaseMs: int('STREAM_DUCKDB_RELEASE_MS', 0),
+    },
+    model: {
+      storeDir: path.resolve(root, str('MODEL_STORE_DIR', 'data/models')),
+      promotionMaeTolerance: Number(decimal('PROMOTION_MAE_TOLERANCE', '0')),
     },
     dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
     dataDir: path.resolve(root, str('DATA_DIR', 'data')),

@@ -13,6 +13,7 @@ import { InvalidDateError } from '../lib/analytics/daily';
 import { analyticsCommand } from './commands/analytics';
 import { withWarehouse } from './commands/common';
 import { dqCommand } from './commands/dq';
+import { modelsCommand } from './commands/models';
 import { streamCommand } from './commands/stream';
 import { CliError } from './commands/temporal';
 
@@ -59,6 +60,7 @@ export function buildCli(): Command {
 
   program.addCommand(analyticsCommand());
   program.addCommand(dqCommand());
+  program.addCommand(modelsCommand());
   program.addCommand(streamCommand());
   return program;
 }

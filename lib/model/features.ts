@@ -1,0 +1,164 @@
+/**
+ * Training examples for the revenue model, computed in the warehouse with SQL both backends run.
+ *
+ * - One example per sale line (same rule as lib/analytics/daily.ts: NOT is_cancellation,
+ *   Quantity > 0, UnitPrice > 0).
+ * - Target: the invoice's total gross revenue, SUM(Quantity x UnitPrice) over that invoice's sale
+ *   lines (exact NUMERIC in the warehouse, converted to a float here: the model is float).
+ * - Features: quantity, unit_price, hour (0-23 of InvoiceDate as written), day_of_week
+ *   (0 = Monday ... 6 = Sunday), and optionally is_uk and customer_known (0/1).
+ * - Time-based split on invoice_date: `train` is before `boundary`, `test` is on/after it. An
+ *   invoice has one timestamp, so an invoice never straddles the split.
+ *
+ * Day of week: DuckDB's EXTRACT(DAYOFWEEK) is 0 = Sunday ... 6 = Saturday, BigQuery's is
+ * 1 = Sunday ... 7 = Saturday, and the two spell date differences differently (DuckDB
+ * `date_diff('day', a, b)`, BigQuery `DATE_DIFF(b, a, DAY)`). So the query takes EXTRACT(DAYOFWEEK)
+ * and adds a per-backend shift (`DOW_SHIFT`) inside MOD(..., 7); the test checks both backends
+ * agree (2011-12-09, a Friday, is 4).
+ */
+import type { Params, Warehouse } from '../warehouse/types';
+import { InvalidDateError } from '../analytics/daily';
+
+export type Split = 'train' | 'test';
+
+export interface ExtractOptions {
+  split: Split;
+  /** First day of the test split, YYYY-MM-DD (e.g. 2011-11-01). */
+  boundary: string;
+  /** Add is_uk and customer_known (default true). */
+  flags?: boolean;
+  /** Rows per query page (default 100,000). */
+  pageSize?: number;
+}
+
+export interface TrainingSet {
+  /** Row-major, rows x nFeatures. */
+  features: Float64Array;
+  /** The invoice's gross revenue, per line. */
+  target: Float64Array;
+  nFeatures: number;
+  featureNames: string[];
+  rows: number;
+  /** Quantity x UnitPrice of the line itself: the naive baseline's prediction. */
+  lineRevenue: Float64Array;
+  /** First and last invoice_date in the set (undefined when empty). */
+  firstDate: string | undefined;
+  lastDate: string | undefined;
+}
+
+export const BASE_FEATURES = ['quantity', 'unit_price', 'hour', 'day_of_week'] as const;
+export const FLAG_FEATURES = ['is_uk', 'customer_known'] as const;
+
+/** Added to EXTRACT(DAYOFWEEK) before MOD 7 so that Monday is 0 on each backend. */
+export const DOW_SHIFT: Record<Warehouse['backend'], number> = {
+  duckdb: 6, // 0 = Sunday: Monday (1) + 6 = 7 -> 0
+  bigquery: 5, // 1 = Sunday: Monday (2) + 5 = 7 -> 0
+};
+
+/** SQL expression: day of week of a DATE/TIMESTAMP expression, 0 = Monday ... 6 = Sunday. */
+export function dayOfWeekSql(backend: Warehouse['backend'], expr: string): string {
+  return `MOD(EXTRACT(DAYOFWEEK FROM ${expr}) + ${DOW_SHIFT[backend]}, 7)`;
+}
+
+interface FeatureRow {
+  [k: string]: string | number | null;
+  line_no: number;
+  source_sha256: string;
+  quantity: number;
+  unit_price: string;
+  hour: number;
+  dow: number;
+  is_uk: number;
+  customer_known: number;
+  invoice_total: string;
+  line_revenue: string;
+  invoice_date: string;
+}
+
+/** The SQL of one page of examples, keyset-paged on orders_raw's key (source_sha256, line_no). */
+export function featureSql(backend: Warehouse['backend'], split: Split, pageSize: number, after: boolean): string {
+  const splitCond = split === 'train' ? 'invoice_date < CAST(@boundary AS DATE)' : 'invoice_date >= CAST(@boundary AS DATE)';
+  const afterCond = after ? 'AND (s.source_sha256 > @after_sha OR (s.source_sha256 = @after_sha AND s.line_no > @after_line))' : '';
+  return `
+    WITH sale_lines AS (
+      SELECT source_sha256, line_no, invoice_no, quantity, unit_price, invoice_ts, invoice_date, country, customer_id
+      FROM orders_raw
+      WHERE NOT is_cancellation AND quantity > 0 AND unit_price > 0 AND ${splitCond}
+    ),
+    invoices AS (
+      SELECT invoice_no, SUM(quantity * unit_price) AS invoice_total FROM sale_lines GROUP BY invoice_no
+    )
+    SELECT s.source_sha256, s.line_no, s.quantity, s.unit_price,
+           EXTRACT(HOUR FROM s.invoice_ts) AS hour,
+           ${dayOfWeekSql(backend, 's.invoice_date')} AS dow,
+           CASE WHEN s.country = 'United Kingdom' THEN 1 ELSE 0 END AS is_uk,
+           CASE WHEN s.customer_id IS NULL THEN 0 ELSE 1 END AS customer_known,
+           i.invoice_total, s.quantity * s.unit_price AS line_revenue, s.invoice_date
+    FROM sale_lines AS s JOIN invoices AS i ON i.invoice_no = s.invoice_no
+    WHERE TRUE ${afterCond}
+    ORDER BY s.source_sha256, s.line_no
+    LIMIT ${pageSize}`;
+}
+
+/** Training or test examples, in orders_raw key order (deterministic). */
+export async function extractTrainingSet(wh: Warehouse, opts: ExtractOptions): Promise<TrainingSet> {
+  assertBoundary(opts.boundary);
+  const flags = opts.flags ?? true;
+  const pageSize = opts.pageSize ?? 100_000;
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error(`pageSize must be a positive integer, got ${pageSize}`);
+  const featureNames: string[] = [...BASE_FEATURES, ...(flags ? FLAG_FEATURES : [])];
+  const d = featureNames.length;
+
+  // Each page is converted to typed arrays at once, so at most one page of row objects is alive.
+  const chunks: Array<{ features: Float64Array; target: Float64Array; lineRevenue: Float64Array }> = [];
+  let total = 0;
+  let last: FeatureRow | undefined;
+  let firstDate: string | undefined;
+  let lastDate: string | undefined;
+  for (;;) {
+    const params: Params = last
+      ? { boundary: opts.boundary, after_sha: last.source_sha256, after_line: last.line_no }
+      : { boundary: opts.boundary };
+    const page = await wh.query<FeatureRow>(featureSql(wh.backend, opts.split, pageSize, last !== undefined), params);
+    if (page.length === 0) break;
+    const chunk = { features: new Float64Array(page.length * d), target: new Float64Array(page.length), lineRevenue: new Float64Array(page.length) };
+    page.forEach((r, i) => {
+      const o = i * d;
+      chunk.features[o] = Number(r.quantity);
+      chunk.features[o + 1] = Number(r.unit_price);
+      chunk.features[o + 2] = Number(r.hour);
+      chunk.features[o + 3] = Number(r.dow);
+      if (flags) {
+        chunk.features[o + 4] = Number(r.is_uk);
+        chunk.features[o + 5] = Number(r.customer_known);
+      }
+      chunk.target[i] = Number(r.invoice_total);
+      chunk.lineRevenue[i] = Number(r.line_revenue);
+      if (firstDate === undefined || r.invoice_date < firstDate) firstDate = r.invoice_date;
+      if (lastDate === undefined || r.invoice_date > lastDate) lastDate = r.invoice_date;
+    });
+    chunks.push(chunk);
+    total += page.length;
+    last = page[page.length - 1];
+    if (page.length < pageSize) break;
+  }
+
+  const features = new Float64Array(total * d);
+  const target = new Float64Array(total);
+  const lineRevenue = new Float64Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    features.set(c.features, at * d);
+    target.set(c.target, at);
+    lineRevenue.set(c.lineRevenue, at);
+    at += c.target.length;
+  }
+  return { features, target, nFeatures: d, featureNames, rows: total, lineRevenue, firstDate, lastDate };
+}
+
+function assertBoundary(date: string): void {
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(date) ? new Date(`${date}T00:00:00Z`) : undefined;
+  if (!d || Number.isNaN(d.getTime()) || !d.toISOString().startsWith(date)) {
+    throw new InvalidDateError(`boundary must be a calendar date YYYY-MM-DD, got "${date}"`);
+  }
+}

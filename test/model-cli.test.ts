@@ -1,0 +1,128 @@
+/**
+ * `retailflow models ...` run as users run it (node dist/tools/cli.js), on a DuckDB file and a
+ * model store in temp dirs. The registry is seeded in-process with fake artifacts (opaque bytes).
+ * Build first: `npx tsc -p .`.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../lib/config';
+import { registerModel } from '../lib/model/registry';
+import { FileModelStore } from '../lib/model/store';
+import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+import { tempDir } from './support/fixtures';
+import { fakeModel } from './support/model-fixtures';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
+const BUILT = path.join(PROJECT_ROOT, 'dist', 'tools', 'commands', 'models.js');
+const SOURCES = ['tools/commands/models.ts', 'lib/model/registry.ts', 'lib/model/store.ts'].map((f) => path.join(PROJECT_ROOT, f));
+
+interface Run { code: number | null; out: string; err: string }
+
+/** Async, bounded: the CLI gets its own process and a timeout. */
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WAREHOUSE: 'duckdb', ...env }, timeout: 60_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('CLI: models', function () {
+  this.timeout(120_000);
+  const dir = tempDir();
+  const env = { DUCKDB_PATH: path.join(dir, 'w.duckdb'), MODEL_STORE_DIR: path.join(dir, 'models'), PROMOTION_MAE_TOLERANCE: '0' };
+
+  before(async () => {
+    assert.ok(fs.existsSync(BUILT), `${BUILT} is missing: run "npx tsc -p ." first`);
+    const builtAt = fs.statSync(BUILT).mtimeMs;
+    for (const src of SOURCES) assert.ok(fs.statSync(src).mtimeMs <= builtAt, `${src} is newer than dist: run "npx tsc -p ." first`);
+    const wh = new DuckDBWarehouse({ path: env.DUCKDB_PATH });
+    const store = new FileModelStore(env.MODEL_STORE_DIR);
+    try {
+      await registerModel(wh, store, fakeModel('rf-20261124-100000-aaaaaaaa', 100, { createdAt: new Date('2026-11-24T10:00:00Z') }));
+      await registerModel(wh, store, fakeModel('rf-20261124-110000-bbbbbbbb', 90, { createdAt: new Date('2026-11-24T11:00:00Z') }));
+      await registerModel(wh, store, fakeModel('rf-20261124-120000-cccccccc', 150, { createdAt: new Date('2026-11-24T12:00:00Z') }));
+    } finally {
+      await wh.close(); // release the file for the CLI process
+    }
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('every models command has --help', async () => {
+    for (const args of [['models'], ['models', 'list'], ['models', 'show'], ['models', 'promote'], ['models', 'rollback']]) {
+      const res = await cli([...args, '--help'], env);
+      assert.equal(res.code, 0, `${args.join(' ')}: ${res.err}`);
+      assert.match(res.out, /Usage: retailflow models/);
+    }
+  });
+
+  it('list shows every version newest first, with status and metrics; --json parses', async () => {
+    const res = await cli(['models', 'list'], env);
+    assert.equal(res.code, 0, res.err);
+    const lines = res.out.trimEnd().split('\n');
+    assert.match(lines[0], /^VERSION\s+STATUS\s+MAE\s+MSE\s+R2\s+LINE MAE\s+MEAN MAE\s+TRAIN ROWS\s+CREATED$/);
+    assert.match(lines[1], /^rf-20261124-120000-cccccccc\s+registered\s+150\.00\s/);
+    assert.match(lines[3], /^rf-20261124-100000-aaaaaaaa\s+registered\s+100\.00\s+30000\.00\s+0\.4200\s+900\.50\s+800\.25\s+421624\s+2026-11-24T10:00:00\.000Z$/);
+    const json = JSON.parse((await cli(['models', 'list', '--json'], env)).out) as Array<{ version: string }>;
+    assert.deepEqual(json.map((m) => m.version), ['rf-20261124-120000-cccccccc', 'rf-20261124-110000-bbbbbbbb', 'rf-20261124-100000-aaaaaaaa']);
+  });
+
+  it('show prints one version; an unknown version is one line on stderr and exit 1', async () => {
+    const res = await cli(['models', 'show', 'rf-20261124-100000-aaaaaaaa'], env);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /^version\s+rf-20261124-100000-aaaaaaaa$/m);
+    assert.match(res.out, /^train\s+2010-12-01 \.\. 2011-10-31 \(421624 rows\)$/m);
+    assert.match(res.out, /^holdout mae\s+100\.0000$/m);
+    assert.match(res.out, /^artifact sha256\s+[0-9a-f]{64}$/m);
+    for (const args of [['show', 'rf-nope'], ['promote', 'rf-nope']]) {
+      const bad = await cli(['models', ...args], env);
+      assert.equal(bad.code, 1);
+      assert.equal(bad.err, 'error: unknown model version "rf-nope" (see "retailflow models list")\n');
+    }
+  });
+
+  it('promote (manual and --if-better) and rollback, with clear messages', async () => {
+    const none = await cli(['models', 'rollback'], env);
+    assert.equal(none.code, 1);
+    assert.equal(none.err, 'error: nothing to roll back: no model is promoted\n');
+
+    let res = await cli(['models', 'promote', 'rf-20261124-100000-aaaaaaaa'], env);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /^promoted rf-20261124-100000-aaaaaaaa: manual promotion$/m);
+
+    res = await cli(['models', 'promote', 'rf-20261124-120000-cccccccc', '--if-better'], env); // MAE 150 > 100
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /^not promoted: kept rf-20261124-100000-aaaaaaaa: holdout MAE 150 vs .* MAE 100, tolerance 0 /m);
+
+    res = await cli(['models', 'promote', 'rf-20261124-120000-cccccccc', '--if-better', '--tolerance', '0.5'], env); // limit 150
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /^promoted rf-20261124-120000-cccccccc \(was rf-20261124-100000-aaaaaaaa\): promoted: /m);
+
+    res = await cli(['models', 'promote', 'rf-20261124-110000-bbbbbbbb', '--tolerance', 'lots'], env);
+    assert.equal(res.code, 1);
+    assert.match(res.err, /expected a non-negative number, got "lots"/);
+
+    res = await cli(['models', 'rollback'], env);
+    assert.equal(res.code, 0, res.err);
+    assert.equal(res.out, 'rolled back: rf-20261124-100000-aaaaaaaa is promoted again, rf-20261124-120000-cccccccc is retired\n');
+
+    const list = JSON.parse((await cli(['models', 'list', '--json'], env)).out) as Array<{ version: string; status: string }>;
+    assert.deepEqual(Object.fromEntries(list.map((m) => [m.version, m.status])), {
+      'rf-20261124-100000-aaaaaaaa': 'promoted', 'rf-20261124-110000-bbbbbbbb': 'registered', 'rf-20261124-120000-cccccccc': 'retired',
+    });
+    const show = await cli(['models', 'show', 'rf-20261124-100000-aaaaaaaa'], env);
+    assert.match(show.out, /^status\s+promoted$/m);
+    assert.match(show.out, /^history\s+\S+ promoted \(manual\): manual promotion$/m);
+    assert.match(show.out, /^history\s+\S+ promoted \(rollback\): rolled back from rf-20261124-120000-cccccccc$/m);
+
+    res = await cli(['models', 'rollback'], env);
+    assert.equal(res.code, 1);
+    assert.equal(res.err, 'error: cannot roll back rf-20261124-100000-aaaaaaaa: no earlier promoted version to return to\n');
+  });
+});

@@ -1,0 +1,119 @@
+/** `retailflow models ...`: the revenue model registry (list, show, promote, rollback). */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../lib/config';
+import {
+  currentModel, listModels, getModel, ModelRegistryError, ModelVersion, promote, promoteIfBetter, promotionHistory, rollback,
+} from '../../lib/model/registry';
+import { ModelStoreError } from '../../lib/model/store';
+import type { Warehouse } from '../../lib/warehouse/types';
+import { withWarehouse } from './common';
+import { CliError } from './temporal';
+
+/** Registry errors are the user's to fix: one line, exit code 1 (tools/cli.ts prints CliError so). */
+async function withRegistry<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+  try {
+    return await withWarehouse(loadConfig(), fn);
+  } catch (err) {
+    if (err instanceof ModelRegistryError || err instanceof ModelStoreError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+function tolerance(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative number, got "${value}"`);
+  return n;
+}
+
+const num = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+function printList(models: ModelVersion[]): void {
+  const header = ['VERSION', 'STATUS', 'MAE', 'MSE', 'R2', 'LINE MAE', 'MEAN MAE', 'TRAIN ROWS', 'CREATED'];
+  const rows = models.map((m) => [
+    m.version, m.status, num(m.metrics.mae), num(m.metrics.mse), num(m.metrics.r2, 4),
+    num(m.baselines.lineRevenue.mae), num(m.baselines.trainMean.mae), String(m.data.trainRows), m.createdAt,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+function printModel(m: ModelVersion): void {
+  const lines: Array<[string, string]> = [
+    ['version', m.version],
+    ['status', m.status],
+    ['created_at', m.createdAt],
+    ['promoted_at', m.promotedAt ?? '-'],
+    ['params', JSON.stringify(m.params)],
+    ['features', m.featureNames.join(', ')],
+    ['train', `${m.data.trainFrom} .. ${m.data.trainTo} (${m.data.trainRows} rows)`],
+    ['test', `${m.data.testFrom} .. ${m.data.testTo} (${m.data.testRows} rows)`],
+    ['holdout mae', num(m.metrics.mae, 4)],
+    ['holdout mse', num(m.metrics.mse, 4)],
+    ['holdout r2', num(m.metrics.r2, 4)],
+    ['baseline line mae', num(m.baselines.lineRevenue.mae, 4)],
+    ['baseline line mse', num(m.baselines.lineRevenue.mse, 4)],
+    ['baseline mean mae', num(m.baselines.trainMean.mae, 4)],
+    ['baseline mean mse', num(m.baselines.trainMean.mse, 4)],
+    ['artifact', `${m.artifact.path} (${m.artifact.bytes} bytes)`],
+    ['artifact sha256', m.artifact.sha256],
+    ['note', m.note ?? '-'],
+  ];
+  for (const [k, v] of lines) console.log(`${k.padEnd(18)} ${v}`);
+}
+
+export function modelsCommand(): Command {
+  const cmd = new Command('models').description('The revenue model registry: list, show, promote and roll back model versions.');
+
+  cmd.command('list')
+    .description('List registered model versions, newest first, with holdout metrics and baselines.')
+    .option('--json', 'print the versions as JSON', false)
+    .action(async (opts: { json: boolean }) => {
+      const models = await withRegistry((wh) => listModels(wh));
+      if (opts.json) return console.log(JSON.stringify(models, null, 2));
+      if (models.length === 0) return console.log('no models registered yet');
+      printList(models);
+    });
+
+  cmd.command('show')
+    .description('Show one model version: parameters, features, data range, metrics, artifact, promotion history.')
+    .argument('<version>', 'the model version (see "models list")')
+    .option('--json', 'print the version as JSON', false)
+    .action(async (version: string, opts: { json: boolean }) => {
+      const { model, history } = await withRegistry(async (wh) => ({
+        model: await getModel(wh, version),
+        history: (await promotionHistory(wh)).filter((p) => p.version === version || p.previousVersion === version),
+      }));
+      if (opts.json) return console.log(JSON.stringify({ ...model, promotions: history }, null, 2));
+      printModel(model);
+      for (const p of history) {
+        const what = p.version === version ? `promoted (${p.action})` : `replaced by ${p.version} (${p.action})`;
+        console.log(`${'history'.padEnd(18)} ${p.at} ${what}${p.reason ? `: ${p.reason}` : ''}`);
+      }
+    });
+
+  cmd.command('promote')
+    .description('Make a version the promoted model. Unconditional unless --if-better (the MAE gate).')
+    .argument('<version>', 'the model version to promote')
+    .option('--if-better', 'promote only if its holdout MAE <= current MAE x (1 + tolerance)', false)
+    .option('--tolerance <x>', 'relative MAE tolerance for --if-better (default: PROMOTION_MAE_TOLERANCE)', tolerance)
+    .action(async (version: string, opts: { ifBetter: boolean; tolerance?: number }) => {
+      const tol = opts.tolerance ?? loadConfig().model.promotionMaeTolerance;
+      const result = await withRegistry((wh) => (opts.ifBetter ? promoteIfBetter(wh, version, { tolerance: tol }) : promote(wh, version)));
+      if (result.promoted) console.log(`promoted ${version}${result.previous ? ` (was ${result.previous})` : ''}: ${result.reason}`);
+      else console.log(`not promoted: ${result.reason}`);
+    });
+
+  cmd.command('rollback')
+    .description('Retire the promoted version and re-promote the previously promoted one.')
+    .action(async () => {
+      const { version, retired } = await withRegistry(async (wh) => {
+        const r = await rollback(wh);
+        const now = await currentModel(wh);
+        if (now?.version !== r.version) throw new Error(`rollback left ${now?.version ?? 'nothing'} promoted, expected ${r.version}`);
+        return r;
+      });
+      console.log(`rolled back: ${version} is promoted again, ${retired} is retired`);
+    });
+
+  return cmd;
+}
