@@ -19,6 +19,7 @@ import { loadOrdersFile, LoadResult } from '../lib/ingest/load';
 import { DatasetSummary, summarizeOrders, writeSummaryCsv } from '../lib/summary';
 import type { Warehouse } from '../lib/warehouse/types';
 import { createQualityActivities } from './quality';
+import { createModelActivities } from './model';
 
 export interface ActivityDeps {
   warehouse: Warehouse;
@@ -52,6 +53,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createCoreActivities(deps),
     ...createQualityActivities(deps),
+    ...createModelActivities(deps),
   };
 }
 

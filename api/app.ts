@@ -7,7 +7,7 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT, type Config } from '../lib/config';
@@ -16,7 +16,9 @@ import metricsPlugin from './plugins/metrics';
 import swaggerPlugin from './plugins/swagger';
 import temporalPlugin from './plugins/temporal';
 import warehousePlugin from './plugins/warehouse';
+import modelPlugin from './plugins/model';
 import healthRoutes from './routes/health';
+import predictRoutes from './routes/predict';
 import metricsRoutes from './routes/metrics';
 import { ErrorResponse } from './schemas/common';
 
@@ -27,6 +29,8 @@ export interface AppOptions {
   /** Injected dependencies (tests). Ones passed here are not closed by the app; ones it opens are. */
   warehouse?: Warehouse;
   temporal?: Client;
+  /** How often to look for a newly promoted model; default MODEL_RELOAD_INTERVAL_MS, 0 = only at start. */
+  modelReloadIntervalMs?: number;
   /** Upper bound for each /health dependency check; default 2 s. */
   healthCheckTimeoutMs?: number;
 }
@@ -38,6 +42,7 @@ export function buildApp(options: AppOptions) {
     bodyLimit: config.api.bodyLimit,
     // Reject what the schema does not allow instead of silently reshaping the input.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    schemaErrorFormatter: namingTheField,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorResponse);
@@ -45,6 +50,7 @@ export function buildApp(options: AppOptions) {
   app.register(metricsPlugin);
   app.register(warehousePlugin, { config, warehouse: options.warehouse });
   app.register(temporalPlugin, { config, temporal: options.temporal });
+  app.register(modelPlugin, { config, reloadIntervalMs: options.modelReloadIntervalMs });
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(async (request, reply) =>
@@ -53,10 +59,24 @@ export function buildApp(options: AppOptions) {
 
   app.register(healthRoutes, { checkTimeoutMs: options.healthCheckTimeoutMs ?? 2_000 });
   app.register(metricsRoutes);
+  app.register(predictRoutes);
   return app;
 }
 
 export type App = ReturnType<typeof buildApp>;
+
+/** Ajv's own text for an unknown field does not name it ("must NOT have additional properties"): name it. */
+function namingTheField(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const first = errors[0];
+  const where = `${dataVar}${first?.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
+  const params = (first?.params ?? {}) as { additionalProperty?: string; missingProperty?: string };
+  const text = params.additionalProperty
+    ? `${where} has an unknown field "${params.additionalProperty}"`
+    : params.missingProperty
+      ? `${where} is missing the field "${params.missingProperty}"`
+      : `${where} ${first?.message ?? 'is invalid'}`;
+  return new Error(text);
+}
 
 /**
  * Validation errors and deliberate 4xx keep their message (the client needs it). Anything else may

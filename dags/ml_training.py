@@ -1,11 +1,10 @@
 """ml_training: train (and maybe promote) the revenue model, as the Temporal workflow ``trainingWorkflow``.
 
-Weekly, Monday 03:00 UTC, for the week that just ended (logical date = its Monday); also triggered
-by hand with parameters. The workflow ID is ``revenue-model-training-<logical date>``, or
-``revenue-model-training-<run_id>`` for a manual run, which in Airflow 3 has no logical date.
-
-The input contract is provisional until the training workflow exists (issue: revenue model):
-``{"asOf": "YYYY-MM-DD", "trainFrom"?: ..., "trainTo"?: ..., "promote": bool}``.
+Weekly, Monday 03:00 UTC; also triggered by hand with parameters. The workflow ID is
+``model-training-<logical date>``, or ``model-training-<run_id>`` for a manual run, which in
+Airflow 3 has no logical date. Input (workflows/training.ts ``TrainingInput``):
+``{"boundary"?: "YYYY-MM-DD", "params"?: {"nTrees": ..., ...}, "tolerance"?: float, "trainStride"?: int}``.
+The promotion gate is the workflow's: Airflow only reports its verdict.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from retailflow_temporal import DEFAULT_ARGS, business_date, business_workflow_id, run_workflow
+from retailflow_temporal import DEFAULT_ARGS, business_workflow_id, run_workflow
 
 WORKFLOW_TYPE = "trainingWorkflow"
-ID_PREFIX = "revenue-model-training"
+ID_PREFIX = "model-training"
 
 
 @dag(
@@ -28,9 +27,10 @@ ID_PREFIX = "revenue-model-training"
     max_active_runs=1,  # one training at a time
     default_args=DEFAULT_ARGS,
     params={
-        "train_from": Param(None, type=["null", "string"], format="date", description="first day of training data (default: all)"),
-        "train_to": Param(None, type=["null", "string"], format="date", description="last day of training data (default: the logical date)"),
-        "promote": Param(True, type="boolean", description="promote the new version if it beats the current one"),
+        "boundary": Param("2011-11-01", type="string", format="date", description="first day of the holdout split"),
+        "n_trees": Param(100, type="integer", minimum=1, maximum=500, description="trees in the forest"),
+        "tolerance": Param(None, type=["null", "number"], minimum=0, description="gate: promote if holdout MAE <= current x (1 + this); default from the worker"),
+        "train_stride": Param(1, type="integer", minimum=1, description="keep every n-th training row (quick trials)"),
     },
     tags=["retailflow", "temporal", "ml"],
     doc_md=__doc__,
@@ -40,15 +40,14 @@ def ml_training():
     def run_training() -> dict:
         context = get_current_context()
         params = context["params"]
-        as_of = business_date(context)
         workflow_id = business_workflow_id(ID_PREFIX, context)
-        workflow_input = {"promote": bool(params.get("promote", True))}
-        if as_of:
-            workflow_input["asOf"] = as_of
-        if params.get("train_from"):
-            workflow_input["trainFrom"] = params["train_from"]
-        if params.get("train_to") or as_of:
-            workflow_input["trainTo"] = params.get("train_to") or as_of
+        workflow_input = {
+            "boundary": params["boundary"],
+            "params": {"nTrees": int(params["n_trees"])},
+            "trainStride": int(params["train_stride"]),
+        }
+        if params.get("tolerance") is not None:
+            workflow_input["tolerance"] = float(params["tolerance"])
         outcome = run_workflow(WORKFLOW_TYPE, workflow_input, workflow_id)
         return {k: outcome[k] for k in ("workflow_id", "run_id", "already_completed", "result")}
 

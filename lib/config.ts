@@ -69,6 +69,8 @@ export interface Config {
     storeDir: string;
     /** The gate promotes a new model if its holdout MAE <= current MAE x (1 + this). */
     promotionMaeTolerance: number;
+    /** How often the API and the consumer look for a newly promoted model. */
+    reloadIntervalMs: number;
   };
   dataCsv: string;
   /** Where generated outputs (CSV reports, dataset summary) go. */
@@ -127,6 +129,7 @@ export function loadConfig(): Config {
     model: {
       storeDir: path.resolve(root, str('MODEL_STORE_DIR', 'data/models')),
       promotionMaeTolerance: Number(decimal('PROMOTION_MAE_TOLERANCE', '0')),
+      reloadIntervalMs: int('MODEL_RELOAD_INTERVAL_MS', 2_000),
     },
     dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
     dataDir: path.resolve(root, str('DATA_DIR', 'data')),

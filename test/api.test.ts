@@ -193,7 +193,7 @@ describe('API app', () => {
       assert.deepEqual(ok.json(), { count: 5 });
       const coerced = await app.inject({ method: 'POST', url: '/test/echo', payload: { count: '5' } });
       assert.equal(coerced.statusCode, 400);
-      assert.match(coerced.json().message, /body\/count must be integer/);
+      assert.match(coerced.json().message, /body\.count must be integer/);
     });
   });
 

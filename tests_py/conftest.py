@@ -124,6 +124,7 @@ def stack(airflow_db):  # noqa: ARG001
         "PUBSUB_PROJECT_ID": "retailflow-test",
         "DUCKDB_PATH": str(data_dir / "warehouse.duckdb"),
         "DATA_DIR": str(data_dir),
+        "MODEL_STORE_DIR": str(data_dir / "models"),
         "WAREHOUSE": "duckdb",
         "RETAILFLOW_ENV": "local",
         "WORKER_METRICS_PORT": str(metrics_port),

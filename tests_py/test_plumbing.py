@@ -19,7 +19,7 @@ def test_id_from_the_logical_date_in_utc():
 def test_manual_run_without_logical_date_falls_back_to_the_run_id():
     ctx = {"logical_date": None, "run_id": "manual__2026-11-24T20:00:00+00:00"}
     assert business_date(ctx) is None
-    assert business_workflow_id("revenue-model-training", ctx) == "revenue-model-training-manual__2026-11-24T20:00:00+00:00"
+    assert business_workflow_id("model-training", ctx) == "model-training-manual__2026-11-24T20:00:00+00:00"
     # ...unless the DAG was given a date as a parameter.
     assert business_workflow_id("daily-analytics", ctx, "2011-12-09") == "daily-analytics-2011-12-09"
     with pytest.raises(ValueError):

@@ -18,10 +18,11 @@ import { streamTotals } from '../lib/stream/accounting';
 import { StreamConsumer, type LogFn } from '../lib/stream/consumer';
 import { DEFAULT_LIMITS } from '../lib/stream/message';
 import { createPubSubSource } from '../lib/stream/pubsub-source';
-import { NO_LINE_SCORER, type LineScorer } from '../lib/stream/scoring';
+import { servingModelScorer, type LineScorer } from '../lib/stream/scoring';
+import { ServingModel } from '../lib/model/serving';
+import { FileModelStore } from '../lib/model/store';
 import { ensureStreamTopology } from '../lib/stream/topology';
 import { openWarehouse } from '../lib/warehouse';
-import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 
 /** After this the process exits even if the drain is stuck (a warehouse that never comes back). */
 const DRAIN_TIMEOUT_MS = 25_000;
@@ -36,18 +37,18 @@ async function run(): Promise<void> {
   applyLocalModeDefaults();
   const config = loadConfig();
   const sc = config.stream;
-  // The model issue replaces this with the promoted model's scorer (same code path as the API).
-  const scorer: LineScorer = NO_LINE_SCORER;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
   // DuckDB: release the file as soon as a micro-batch is written, so the worker, the API and the
   // CLI can take the lock between batches while a stream runs (the adapter's default holds it for
   // 1 s after the last operation, which a steady stream never reaches).
-  const warehouse =
-    config.warehouse.backend === 'duckdb'
-      ? new DuckDBWarehouse({ path: config.warehouse.duckdbPath, idleCloseMs: sc.duckdbReleaseMs })
-      : await openWarehouse(config);
+  const warehouse = await openWarehouse(config, { duckdbIdleCloseMs: sc.duckdbReleaseMs });
+  // The promoted model, reloaded like the API's: the same version and code path as /predict.
+  const serving = new ServingModel(warehouse, new FileModelStore(config.model.storeDir));
+  await serving.refresh();
+  serving.start(config.model.reloadIntervalMs);
+  const scorer: LineScorer = servingModelScorer(serving);
   const bus = createPubSubEventBus({ projectId: config.pubsub.projectId, emulatorHost: config.pubsub.emulatorHost });
   const source = createPubSubSource({
     projectId: config.pubsub.projectId,
@@ -115,6 +116,7 @@ async function run(): Promise<void> {
     process.exit(1);
   }, DRAIN_TIMEOUT_MS);
   await consumer.drain();
+  serving.stop();
   await source.close();
   await warehouse.close();
   await health.close();

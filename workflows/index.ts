@@ -3,3 +3,4 @@ export { ingestWorkflow } from './ingest';
 export { dailyAnalyticsWorkflow } from './analytics';
 export { backfillWorkflow } from './backfill';
 export { dataQualityWorkflow } from './quality';
+export { trainingWorkflow } from './training';

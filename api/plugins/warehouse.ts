@@ -21,7 +21,8 @@ export interface WarehousePluginOptions {
 export default fp<WarehousePluginOptions>(
   async (fastify, { config, warehouse }) => {
     const owned = warehouse === undefined;
-    const instance = warehouse ?? (await openWarehouse(config));
+    // The API only reads briefly (health, model polling): release the DuckDB file at once.
+    const instance = warehouse ?? (await openWarehouse(config, { duckdbIdleCloseMs: 0 }));
     fastify.decorate('warehouse', instance);
     if (owned) fastify.addHook('onClose', async () => instance.close());
   },

@@ -14,6 +14,12 @@ const CheckResult = {
 
 export const HealthResponse = Type.Object({
   status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded')]),
+  model: Type.Object({
+    loaded: Type.Boolean(),
+    version: Type.Optional(Type.String()),
+    loadedAt: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String({ description: 'Why the last reload failed (the previous model keeps serving).' })),
+  }),
   checks: Type.Object({
     warehouse: Type.Object({ ...CheckResult, backend: Type.String() }),
     temporal: Type.Object({ ...CheckResult, namespace: Type.String() }),
@@ -50,8 +56,15 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (fast
         runCheck(() => warehouse.query('SELECT 1 AS ok'), checkTimeoutMs),
         runCheck(askTemporal, checkTimeoutMs),
       ]);
+      const loaded = fastify.servingModel.current();
       return {
         status: warehouseCheck.ok && temporalCheck.ok ? 'healthy' : 'degraded',
+        model: {
+          loaded: loaded !== undefined,
+          version: loaded?.version,
+          loadedAt: loaded?.loadedAt.toISOString(),
+          error: fastify.servingModel.lastError,
+        },
         checks: {
           warehouse: { ...warehouseCheck, backend: warehouse.backend },
           temporal: { ...temporalCheck, namespace: temporal.options.namespace },

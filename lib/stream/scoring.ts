@@ -1,9 +1,10 @@
 /**
- * Per-line model scoring in the consumer. The revenue model and its registry come with the model
- * issue; it provides a `LineScorer` built on the same promoted model and code path as the API's
- * predictions, and the consumer calls it in process (see docs/streaming.md, "Scoring").
- * Until then the consumer runs with `NO_LINE_SCORER`: predictions are NULL and /health says why.
+ * Per-line model scoring in the consumer: in process, with the same promoted model and the same
+ * feature code as the API's /predict (lib/model/serving.ts), hot-reloaded the same way
+ * (see docs/streaming.md, "Scoring"). Without a promoted model, predictions are NULL and /health
+ * says why.
  */
+import { featureVector, lineToPredictionInput, ServingModel } from '../model/serving';
 import type { ValidLine } from './message';
 
 export type ScorerStatus = { status: 'ready'; modelVersion: string } | { status: 'no-model'; reason: string };
@@ -25,3 +26,20 @@ export const NO_LINE_SCORER: LineScorer = {
   status: () => ({ status: 'no-model', reason: 'no promoted revenue model is registered: predictions are stored as NULL' }),
   scoreLines: async (lines) => ({ modelVersion: null, predictions: lines.map(() => null) }),
 };
+
+/** Scores with whatever model `serving` holds at the start of each micro-batch. */
+export function servingModelScorer(serving: ServingModel): LineScorer {
+  return {
+    status: () => {
+      const loaded = serving.current();
+      return loaded ? { status: 'ready', modelVersion: loaded.version } : { status: 'no-model', reason: serving.lastError ?? 'no promoted revenue model is registered: predictions are stored as NULL' };
+    },
+    scoreLines: async (lines) => {
+      const loaded = serving.current();
+      if (!loaded) return NO_LINE_SCORER.scoreLines(lines);
+      const x = new Float64Array(loaded.model.featureNames.length);
+      const predictions = lines.map((line) => loaded.model.predictOne(featureVector(loaded.model, lineToPredictionInput(line), x)).toFixed(2));
+      return { modelVersion: loaded.version, predictions };
+    },
+  };
+}

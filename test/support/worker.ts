@@ -1,7 +1,8 @@
 /** A real Temporal worker for integration tests, on the root hook's dev server. */
 import { bundleWorkflowCode, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { loadConfig } from '../../lib/config';
+import * as path from 'node:path';
+import { Config, loadConfig } from '../../lib/config';
 import type { Warehouse } from '../../lib/warehouse/types';
 import { services, testEventBus } from '../hooks';
 
@@ -11,6 +12,11 @@ export const silentLogger = {
 };
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+function testConfig(opts: { dataDir: string; modelStoreDir?: string }): Config {
+  const config = loadConfig();
+  return { ...config, dataDir: opts.dataDir, model: { ...config.model, storeDir: opts.modelStoreDir ?? path.join(opts.dataDir, 'models') } };
+}
 
 /** Workflows are bundled once per test run, not once per worker. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -24,13 +30,13 @@ export interface TestWorker {
 }
 
 /** Start a worker on a unique task queue with the real activities over `warehouse`. */
-export async function startTestWorker(opts: { warehouse: Warehouse; dataDir: string; name: string }): Promise<TestWorker> {
+export async function startTestWorker(opts: { warehouse: Warehouse; dataDir: string; name: string; modelStoreDir?: string }): Promise<TestWorker> {
   const taskQueue = `test-${opts.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const worker = await Worker.create({
     connection: services().temporal.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ warehouse: opts.warehouse, config: { ...loadConfig(), dataDir: opts.dataDir }, eventBus: testEventBus() }),
+    activities: createActivities({ warehouse: opts.warehouse, config: testConfig(opts), eventBus: testEventBus() }),
     maxConcurrentActivityTaskExecutions: 16,
   });
   const running = worker.run();

@@ -1,0 +1,96 @@
+/**
+ * Predictions of an order's total gross revenue from one of its lines, with the promoted model.
+ * The seed's request `{"Quantity":3,"UnitPrice":12.0,"Hour":10,"DayOfWeek":2}` works as it is.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import { featureVector, LoadedModel, PredictionInput } from '../../lib/model/serving';
+
+export const MAX_BATCH = 10_000;
+
+export const PredictRequest = Type.Object(
+  {
+    Quantity: Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Units on the line (non-negative).' }),
+    UnitPrice: Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Price per unit in pounds (non-negative).' }),
+    Hour: Type.Integer({ minimum: 0, maximum: 23 }),
+    DayOfWeek: Type.Integer({ minimum: 0, maximum: 6, description: '0 = Monday' }),
+    Country: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default United Kingdom.' })),
+    CustomerID: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null = unknown customer; default known.' })),
+  },
+  { additionalProperties: false },
+);
+
+const PredictResponse = Type.Object({
+  predicted_revenue: Type.Number(),
+  status: Type.Literal('success'),
+  model_version: Type.String(),
+});
+
+const BatchRequest = Type.Object(
+  { items: Type.Array(PredictRequest, { minItems: 1, maxItems: MAX_BATCH }) },
+  { additionalProperties: false },
+);
+
+const BatchResponse = Type.Object({
+  predictions: Type.Array(Type.Number()),
+  count: Type.Integer(),
+  status: Type.Literal('success'),
+  model_version: Type.String(),
+});
+
+const CurrentModelResponse = Type.Object({
+  version: Type.String(),
+  loaded_at: Type.String(),
+  feature_names: Type.Array(Type.String()),
+});
+
+const errors = { 400: { $ref: 'ErrorResponse#' }, 503: { $ref: 'ErrorResponse#' } };
+
+const predictRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  /** The model, or a 503 that says how to get one. */
+  const modelOr503 = (reply: FastifyReply): LoadedModel | undefined => {
+    const loaded = fastify.servingModel.current();
+    if (!loaded) {
+      void reply.code(503).send({ message: 'no promoted revenue model yet: run the trainingWorkflow (or "retailflow models promote <version>")' });
+    }
+    return loaded;
+  };
+
+  fastify.post('/predict', {
+    schema: { tags: ['predict'], summary: 'Predict the order total from one line', body: PredictRequest, response: { 200: PredictResponse, ...errors } },
+  }, async (request, reply) => {
+    const loaded = modelOr503(reply);
+    if (!loaded) return reply;
+    fastify.predictionsCounter.inc({ route: '/predict' });
+    const predicted = loaded.model.predictOne(featureVector(loaded.model, request.body as PredictionInput));
+    return { predicted_revenue: round2(predicted), status: 'success' as const, model_version: loaded.version };
+  });
+
+  fastify.post('/predict/batch', {
+    schema: { tags: ['predict'], summary: `Predict up to ${MAX_BATCH} lines at once`, body: BatchRequest, response: { 200: BatchResponse, ...errors } },
+  }, async (request, reply) => {
+    const loaded = modelOr503(reply);
+    if (!loaded) return reply;
+    const items = request.body.items as PredictionInput[];
+    const d = loaded.model.featureNames.length;
+    const features = new Float64Array(items.length * d);
+    items.forEach((item, i) => featureVector(loaded.model, item, features.subarray(i * d, (i + 1) * d)));
+    const predictions = Array.from(loaded.model.predictMany(features, items.length), round2);
+    fastify.predictionsCounter.inc({ route: '/predict/batch' }, items.length);
+    return { predictions, count: items.length, status: 'success' as const, model_version: loaded.version };
+  });
+
+  fastify.get('/models/current', {
+    schema: { tags: ['models'], summary: 'The model being served', response: { 200: CurrentModelResponse, 503: { $ref: 'ErrorResponse#' } } },
+  }, async (_request, reply) => {
+    const loaded = modelOr503(reply);
+    if (!loaded) return reply;
+    return { version: loaded.version, loaded_at: loaded.loadedAt.toISOString(), feature_names: loaded.model.featureNames };
+  });
+};
+
+export type PredictRequest = Static<typeof PredictRequest>;
+export default predictRoutes;
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
