@@ -9,6 +9,7 @@ import { promote, registerModel } from '../lib/model/registry';
 import { FileModelStore } from '../lib/model/store';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { tempDir } from './support/fixtures';
+import { fakeTemporal } from './support/fakes';
 import { fakeModel, smallForest } from './support/model-fixtures';
 
 describe('prediction API', function () {
@@ -23,7 +24,7 @@ describe('prediction API', function () {
 
   before(async () => {
     wh = new DuckDBWarehouse({ path: ':memory:' });
-    app = buildApp({ config, warehouse: wh, logger: false, modelReloadIntervalMs: 0 });
+    app = buildApp({ config, warehouse: wh, temporal: fakeTemporal(), logger: false, modelReloadIntervalMs: 0 });
     await app.ready();
   });
   after(async () => {
@@ -101,7 +102,7 @@ describe('prediction API', function () {
   it('hot-reloads a newly promoted version with no restart and no failed request', async () => {
     const store = new FileModelStore(storeDir);
     await registerModel(wh, store, fakeModel('rf-b', 5, { artifact: await smallForest(2, 20) }));
-    const reloading = buildApp({ config, warehouse: wh, logger: false, modelReloadIntervalMs: 200 });
+    const reloading = buildApp({ config, warehouse: wh, temporal: fakeTemporal(), logger: false, modelReloadIntervalMs: 200 });
     await reloading.ready();
     try {
       const statuses = new Set<number>();

