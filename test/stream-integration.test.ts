@@ -14,6 +14,11 @@ import { pubsubClientConfig } from '../lib/eventbus/pubsub';
 import { freePort } from '../lib/process/supervisor';
 import { streamTotals } from '../lib/stream/accounting';
 import { StreamConsumer } from '../lib/stream/consumer';
+import { servingModelScorer, type LineScorer } from '../lib/stream/scoring';
+import { ServingModel } from '../lib/model/serving';
+import { promote, registerModel } from '../lib/model/registry';
+import { FileModelStore } from '../lib/model/store';
+import { fakeModel, smallForest } from './support/model-fixtures';
 import { buildProfile, generateLines, take, type DataProfile } from '../lib/stream/generator';
 import type { OrderLineMessage } from '../lib/stream/message';
 import { publishLines, type OutboundLine } from '../lib/stream/publisher';
@@ -95,7 +100,7 @@ export function knownMix(seed: number, valid: number, dups: number, bad: number,
 }
 
 /** An in-process consumer on the emulator. */
-function startConsumer(wh: Warehouse, names: StreamNames) {
+function startConsumer(wh: Warehouse, names: StreamNames, scorer?: LineScorer) {
   const source = createPubSubSource({
     projectId: TEST_PUBSUB_PROJECT,
     subscription: names.subscription,
@@ -103,7 +108,7 @@ function startConsumer(wh: Warehouse, names: StreamNames) {
     maxMessages: 5000,
     log: () => undefined,
   });
-  const consumer = new StreamConsumer({ warehouse: wh, deadLetter: source.deadLetter, log: () => undefined, highValueThreshold: '200' });
+  const consumer = new StreamConsumer({ warehouse: wh, deadLetter: source.deadLetter, log: () => undefined, highValueThreshold: '200', scorer });
   source.start(consumer);
   return {
     consumer,
@@ -328,5 +333,35 @@ describe('@integration stream into the BigQuery emulator', function () {
     assert.deepEqual([totals.stored, totals.duplicates, totals.deadLettered], [1_000, 50, 20]);
     assert.equal(await countOf(wh, 'SELECT COUNT(DISTINCT event_id) AS n FROM orders_stream'), 1_000);
     await wh.close();
+  });
+});
+
+describe('@integration stream: lines scored with the promoted model', function () {
+  this.timeout(120_000);
+
+  it('stores every line with the promoted version and a prediction (the /predict code path)', async () => {
+    const wh = new DuckDBWarehouse({ path: ':memory:' });
+    const store = new FileModelStore(tempDir());
+    await registerModel(wh, store, fakeModel('rf-stream-e2e', 3, { artifact: await smallForest(5, 10) }));
+    await promote(wh, 'rf-stream-e2e');
+    const serving = new ServingModel(wh, store);
+    await serving.refresh();
+    const names = uniqueNames();
+    await ensureStreamTopology(testEventBus(), names);
+    const { lines } = knownMix(31, 300, 0, 0);
+    await publishLines(testEventBus(), lines, { topic: names.topic, source: 'test' });
+    const run = startConsumer(wh, names, servingModelScorer(serving));
+    try {
+      // The consumer creates orders_stream with its first batch.
+      const stored = () => countOf(wh, 'SELECT COUNT(*) AS n FROM orders_stream').catch(() => 0);
+      await waitFor('300 lines stored', async () => (await stored()) >= 300, 60_000);
+      const [r] = await wh.query<{ n: number; scored: number; versions: number }>(
+        "SELECT COUNT(*) AS n, COUNT(predicted_revenue) AS scored, COUNT(DISTINCT model_version) AS versions FROM orders_stream WHERE model_version = 'rf-stream-e2e'",
+      );
+      assert.deepEqual(r, { n: 300, scored: 300, versions: 1 });
+    } finally {
+      await run.stop();
+      await wh.close();
+    }
   });
 });
