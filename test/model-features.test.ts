@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { loadOrdersFile } from '../lib/ingest/load';
 import { dayOfWeekSql, extractTrainingSet, TrainingSet } from '../lib/model/features';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+import type { BigQueryWarehouse } from '../lib/warehouse/bigquery';
 import type { Warehouse } from '../lib/warehouse/types';
 import { realDataFile, realDataHead, tempDir, writeCsv } from './support/fixtures';
 
@@ -105,7 +106,7 @@ describe('model features: BigQuery emulator equals DuckDB on a slice @integratio
   this.timeout(120_000);
   const dir = tempDir();
   let duck: DuckDBWarehouse;
-  let bq: Warehouse;
+  let bq: BigQueryWarehouse;
   // 4,000 lines: 2010-12-01 (3,071 lines) and the start of 2010-12-02, so both splits have rows.
   const slice = writeCsv(realDataHead(4_001));
   const boundary = '2010-12-02';
@@ -120,6 +121,7 @@ describe('model features: BigQuery emulator equals DuckDB on a slice @integratio
     await Promise.all([loadOrdersFile(bq, slice), loadOrdersFile(duck, slice)]);
   });
   after(async () => {
+    await bq?.dropDataset();
     await bq?.close();
     await duck?.close();
     fs.rmSync(dir, { recursive: true, force: true });

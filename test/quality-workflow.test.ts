@@ -146,9 +146,6 @@ const silent = { log: () => undefined, trace: () => undefined, debug: () => unde
 
 describe('@integration data-quality SQL on BigQuery (emulator)', function () {
   this.timeout(180_000);
-  // Once, in a full run under load, the emulator's side found no quarantined line (it passes alone
-  // every time); retried once while that is investigated (noted on the data-quality issue).
-  this.retries(1);
   it('runs every check on the same lines and gets the same numbers as DuckDB', async () => {
     const { createBigQueryWarehouse } = await import('../lib/warehouse/bigquery');
     const bq = await createBigQueryWarehouse({
@@ -166,6 +163,7 @@ describe('@integration data-quality SQL on BigQuery (emulator)', function () {
       assert.equal(flagged['schema.quarantined_lines'], 1);
       assert.ok(flagged['uniqueness.duplicate_lines'] > 0 && flagged['completeness.missing_customer_id'] > 0, 'checks found something');
     } finally {
+      await bq.dropDataset();
       await bq.close();
       await duck.close();
     }

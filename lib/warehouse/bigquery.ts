@@ -106,6 +106,15 @@ export class BigQueryWarehouse implements Warehouse {
     this.dataset = client.dataset(cfg.dataset, { location: cfg.location });
   }
 
+  /**
+   * Delete the dataset and its tables (tests and teardown scripts; not part of the port). The
+   * emulator can resolve a bare table name into another dataset that has a table of that name, so
+   * tests that load orders remove their dataset when done.
+   */
+  async dropDataset(): Promise<void> {
+    await this.dataset.delete({ force: true });
+  }
+
   /** Create the dataset if it is missing (a concurrent creator winning the race is fine). */
   async ensureDataset(): Promise<void> {
     await this.guard(async () => {
