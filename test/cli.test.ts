@@ -1,30 +1,16 @@
 /** The operator CLI, run as users run it (node dist/tools/cli.js), against the test services. */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { services } from './hooks';
 import { realDataHead, tempDir, writeCsv } from './support/fixtures';
+import { runCli } from './support/cli';
 import { referenceKpis } from './support/reference-kpis';
 import { startTestWorker, TestWorker } from './support/worker';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
-
-/** Async on purpose: the in-process test worker needs this event loop while the CLI waits on it. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run "npm run build" first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = runCli;
 
 describe('CLI: ingest and summary', function () {
   this.timeout(60_000);

@@ -4,7 +4,6 @@
  * Build first: `npx tsc -p .`.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config';
@@ -12,26 +11,14 @@ import { registerModel } from '../lib/model/registry';
 import { FileModelStore } from '../lib/model/store';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { tempDir } from './support/fixtures';
+import { CliRun, runCli } from './support/cli';
 import { fakeModel } from './support/model-fixtures';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
 const BUILT = path.join(PROJECT_ROOT, 'dist', 'tools', 'commands', 'models.js');
 const SOURCES = ['tools/commands/models.ts', 'lib/model/registry.ts', 'lib/model/store.ts'].map((f) => path.join(PROJECT_ROOT, f));
 
-interface Run { code: number | null; out: string; err: string }
-
-/** Async, bounded: the CLI gets its own process and a timeout. */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WAREHOUSE: 'duckdb', ...env }, timeout: 60_000 });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+/** The models CLI always runs on the embedded warehouse here. */
+const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> => runCli(args, { WAREHOUSE: 'duckdb', ...env }, 60_000);
 
 describe('CLI: models', function () {
   this.timeout(120_000);

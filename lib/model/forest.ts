@@ -14,6 +14,7 @@
  * - Trees are stored flat in pre-order (left child = node + 1): feature Int16 (-1 = leaf),
  *   right child Int32, and one Float64 that is the threshold of a split node or the value of a leaf.
  */
+import { mulberry32 } from '../random';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -70,18 +71,9 @@ const MAGIC = 'RFRG';
 const FORMAT_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
-// PRNG
+// PRNG (lib/random.ts)
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 function treeSeed(seed: number, tree: number): number {
   return (Math.imul((seed >>> 0) ^ 0x85ebca6b, 0x9e3779b1) ^ Math.imul(tree + 1, 0xc2b2ae35)) >>> 0;
