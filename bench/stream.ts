@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { bigqueryEmulatorSpec, pubsubEmulatorSpec } from '../lib/emulators';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
 import { freePort, Supervisor } from '../lib/process/supervisor';
-import { buildProfile, generateLines, take } from '../lib/stream/generator';
+import { generateLines, take } from '../lib/stream/generator';
+import { handMadeProfile } from '../test/support/stream-profiles';
 import { publishLines } from '../lib/stream/publisher';
 import { ensureStreamTopology, DEFAULT_STREAM_NAMES } from '../lib/stream/topology';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
@@ -28,21 +29,8 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-const PROFILE = buildProfile(
-  [
-    { stock_code: '85123A', description: 'WHITE HANGING HEART T-LIGHT HOLDER', unit_price: '2.55', quantity: 6, n: 30, c: false },
-    { stock_code: '22423', description: 'REGENCY CAKESTAND 3 TIER', unit_price: '12.75', quantity: 2, n: 10, c: false },
-    { stock_code: '84879', description: 'ASSORTED COLOUR BIRD ORNAMENT', unit_price: '1.69', quantity: 160, n: 10, c: false },
-    { stock_code: '22423', description: 'REGENCY CAKESTAND 3 TIER', unit_price: '12.75', quantity: -1, n: 2, c: true },
-  ],
-  // Basket sizes near the real mean (~21 lines per invoice).
-  [
-    { invoice_no: '536365', ts: '2010-12-01T08:26:00.000Z', customer_id: 17850, country: 'United Kingdom', n: 7, c: 0 },
-    { invoice_no: '536366', ts: '2010-12-02T10:00:00.000Z', customer_id: 12583, country: 'France', n: 25, c: 0 },
-    { invoice_no: 'C536367', ts: '2010-12-03T14:00:00.000Z', customer_id: 17850, country: 'United Kingdom', n: 1, c: 1 },
-    { invoice_no: '536368', ts: '2010-12-06T15:00:00.000Z', customer_id: null, country: 'United Kingdom', n: 30, c: 0 },
-  ],
-);
+// Basket sizes near the real mean (~21 lines per invoice).
+const PROFILE = handMadeProfile([7, 25, 1, 30]);
 
 async function until(what: string, timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -19,7 +19,8 @@ import { ServingModel } from '../lib/model/serving';
 import { promote, registerModel } from '../lib/model/registry';
 import { FileModelStore } from '../lib/model/store';
 import { fakeModel, smallForest } from './support/model-fixtures';
-import { buildProfile, generateLines, take, type DataProfile } from '../lib/stream/generator';
+import { generateLines, take, type DataProfile } from '../lib/stream/generator';
+import { handMadeProfile } from './support/stream-profiles';
 import type { OrderLineMessage } from '../lib/stream/message';
 import { publishLines, type OutboundLine } from '../lib/stream/publisher';
 import { createPubSubSource } from '../lib/stream/pubsub-source';
@@ -46,20 +47,7 @@ function uniqueNames(): StreamNames {
 }
 
 /** A small profile: the generator's shape without needing the real data loaded. */
-export const SMALL_PROFILE: DataProfile = buildProfile(
-  [
-    { stock_code: '85123A', description: 'WHITE HANGING HEART T-LIGHT HOLDER', unit_price: '2.55', quantity: 6, n: 30, c: false },
-    { stock_code: '22423', description: 'REGENCY CAKESTAND 3 TIER', unit_price: '12.75', quantity: 2, n: 10, c: false },
-    { stock_code: '84879', description: 'ASSORTED COLOUR BIRD ORNAMENT', unit_price: '1.69', quantity: 160, n: 10, c: false },
-    { stock_code: '22423', description: 'REGENCY CAKESTAND 3 TIER', unit_price: '12.75', quantity: -1, n: 2, c: true },
-  ],
-  [
-    { invoice_no: '536365', ts: '2010-12-01T08:26:00.000Z', customer_id: 17850, country: 'United Kingdom', n: 7, c: 0 },
-    { invoice_no: '536366', ts: '2010-12-02T10:00:00.000Z', customer_id: 12583, country: 'France', n: 12, c: 0 },
-    { invoice_no: 'C536367', ts: '2010-12-03T14:00:00.000Z', customer_id: 17850, country: 'United Kingdom', n: 1, c: 1 },
-    { invoice_no: '536368', ts: '2010-12-06T15:00:00.000Z', customer_id: null, country: 'United Kingdom', n: 20, c: 0 },
-  ],
-);
+export const SMALL_PROFILE: DataProfile = handMadeProfile([7, 12, 1, 20]);
 
 /** Malformed payloads of every kind the consumer must dead-letter. */
 function malformed(i: number, valid: OrderLineMessage): Buffer {

@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { Registry } from 'prom-client';
 import { contentHash, multiply, parseTimestamp, validateMessage, type OrderLineMessage } from '../lib/stream/message';
-import { buildProfile, generateLines, take, type DataProfile } from '../lib/stream/generator';
+import { generateLines, take, type DataProfile } from '../lib/stream/generator';
+import { handMadeProfile } from './support/stream-profiles';
 import { mulberry32, WeightedSampler } from '../lib/stream/random';
 import { StreamConsumer, type InboundMessage } from '../lib/stream/consumer';
 import { NO_LINE_SCORER, type LineScorer } from '../lib/stream/scoring';
@@ -114,19 +115,7 @@ describe('seeded randomness and the generator', () => {
     assert.ok(Math.abs(counts.a / 20_000 - 0.25) < 0.015, JSON.stringify(counts));
   });
 
-  const profile: DataProfile = buildProfile(
-    [
-      { stock_code: '85123A', description: 'WHITE HANGING HEART T-LIGHT HOLDER', unit_price: '2.55', quantity: 6, n: 30, c: false },
-      { stock_code: '22423', description: 'REGENCY CAKESTAND 3 TIER', unit_price: '12.75', quantity: 2, n: 10, c: false },
-      { stock_code: '22423', description: 'REGENCY CAKESTAND 3 TIER', unit_price: '12.75', quantity: -1, n: 2, c: true },
-    ],
-    [
-      { invoice_no: '536365', ts: '2010-12-01T08:26:00.000Z', customer_id: 17850, country: 'United Kingdom', n: 3, c: 0 },
-      { invoice_no: '536366', ts: '2010-12-02T10:00:00.000Z', customer_id: 12583, country: 'France', n: 1, c: 0 },
-      { invoice_no: 'C536367', ts: '2010-12-03T14:00:00.000Z', customer_id: 17850, country: 'United Kingdom', n: 1, c: 1 },
-      { invoice_no: '536368', ts: '2010-12-06T15:00:00.000Z', customer_id: null, country: 'United Kingdom', n: 2, c: 0 },
-    ],
-  );
+  const profile: DataProfile = handMadeProfile([3, 1, 1, 2], { ornament: false });
 
   it('is reproducible by seed and differs between seeds', () => {
     const a = [...take(generateLines(profile, { seed: 5 }), 200)];
