@@ -27,7 +27,10 @@ const arg = (name: string, fallback: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
-async function promotedModel(dir: string): Promise<void> {
+type BatchItem = { Quantity: number; UnitPrice: number; Hour: number; DayOfWeek: number; Country: string; CustomerID: number | null };
+
+/** Trains and promotes the default model; returns the first 10,000 holdout lines as /predict/batch items. */
+async function promotedModel(dir: string): Promise<BatchItem[]> {
   const wh = new DuckDBWarehouse({ path: path.join(dir, 'bench.duckdb') });
   await loadOrdersFile(wh, loadConfig().dataCsv);
   const train = await extractTrainingSet(wh, { split: 'train', boundary: '2011-11-01' });
@@ -42,7 +45,14 @@ async function promotedModel(dir: string): Promise<void> {
     metrics: { mse: 0, mae: 0, r2: 0 }, baselines: { lineRevenue: zero, trainMean: zero }, artifact: model.toBuffer(),
   });
   await promote(wh, 'rf-bench');
+  const test = await extractTrainingSet(wh, { split: 'test', boundary: '2011-11-01' });
   await wh.close();
+  const col = (name: string): number => test.featureNames.indexOf(name);
+  const value = (i: number, name: string): number => test.features[i * test.featureNames.length + col(name)];
+  return Array.from({ length: Math.min(10_000, test.rows) }, (_, i) => ({
+    Quantity: value(i, 'quantity'), UnitPrice: value(i, 'unit_price'), Hour: value(i, 'hour'), DayOfWeek: value(i, 'day_of_week'),
+    Country: value(i, 'is_uk') === 1 ? 'United Kingdom' : 'Germany', CustomerID: value(i, 'customer_known') === 1 ? 17850 : null,
+  }));
 }
 
 function load(url: string, body: string, connections: number, seconds: number): Promise<autocannon.Result> {
@@ -53,7 +63,7 @@ async function main(): Promise<void> {
   const seconds = arg('--seconds', 10);
   const connections = arg('--connections', 50);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-api-bench-'));
-  await promotedModel(dir);
+  const items = await promotedModel(dir);
   const port = await freePort();
   const server = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'api', 'server.js')], {
     env: {
@@ -71,9 +81,8 @@ async function main(): Promise<void> {
     }
     const single = await load(`${base}/predict`, JSON.stringify({ Quantity: 3, UnitPrice: 12.0, Hour: 10, DayOfWeek: 2 }), connections, seconds);
     console.log(`single: ${Math.round(single.requests.average)} req/s at ${connections} connections, latency p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms, errors ${single.errors}, non-2xx ${single.non2xx}`);
-    const items = Array.from({ length: 10_000 }, (_, i) => ({ Quantity: 1 + (i % 24), UnitPrice: 0.5 + (i % 13), Hour: 7 + (i % 12), DayOfWeek: i % 6 }));
     const batch = await load(`${base}/predict/batch`, JSON.stringify({ items }), 4, seconds);
-    console.log(`batch: ${Math.round(batch.requests.average * 10_000)} rows/s (${batch.requests.average.toFixed(1)} req/s of 10,000 rows), p99 ${batch.latency.p99} ms, non-2xx ${batch.non2xx}`);
+    console.log(`batch: ${Math.round(batch.requests.average * items.length)} rows/s (${batch.requests.average.toFixed(1)} req/s of ${items.length} holdout rows), p99 ${batch.latency.p99} ms, non-2xx ${batch.non2xx}`);
     console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}`);
   } finally {
     server.kill('SIGTERM');

@@ -143,20 +143,40 @@ async function main(): Promise<void> {
   const buf = model.toBuffer();
   console.log(`artifact: ${(buf.length / 1e6).toFixed(2)} MB (${buf.length} bytes, ${(buf.length / 2 ** 20).toFixed(2)} MiB)`);
 
-  // Single-row predict latency: median of 100k timed calls over test rows.
+  const rows = testL.length;
+  const walkedMs = timeMs(() => model.walkMany(te.X, rows));
+  console.log(`walking the trees: ${rows} holdout rows in ${walkedMs.toFixed(0)} ms (${Math.round(rows / walkedMs * 1000)} rows/s)`);
+  console.log(`predictOne walking the trees: ${latency((x) => model.walkOne(x), te.X, rows, d)}`);
+  const compileMs = timeMs(() => model.compile());
+  if (!model.compiled) console.log(`no threshold grid: more than the cell limit`);
+  else {
+    console.log(`threshold grid built in ${compileMs.toFixed(0)} ms`);
+    const gridMs = timeMs(() => model.predictMany(te.X, rows));
+    console.log(`threshold grid: ${rows} holdout rows in ${gridMs.toFixed(1)} ms (${Math.round(rows / gridMs * 1000)} rows/s)`);
+    console.log(`predictOne on the threshold grid: ${latency((x) => model.predictOne(x), te.X, rows, d)}`);
+  }
+}
+
+function timeMs(fn: () => unknown): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+/** Median and p99 of 100k timed single-row calls over the holdout rows. */
+function latency(predict: (x: Float64Array) => number, X: Float64Array, rows: number, d: number): string {
   const N = 100_000;
   const times = new Float64Array(N);
-  const rows = testL.length;
   let sink = 0;
-  for (let k = 0; k < 2000; k++) sink += model.predictOne(te.X.subarray((k % rows) * d, (k % rows) * d + d));
+  for (let k = 0; k < 2000; k++) sink += predict(X.subarray((k % rows) * d, (k % rows) * d + d));
   for (let k = 0; k < N; k++) {
-    const x = te.X.subarray((k % rows) * d, (k % rows) * d + d);
+    const x = X.subarray((k % rows) * d, (k % rows) * d + d);
     const s = process.hrtime.bigint();
-    sink += model.predictOne(x);
+    sink += predict(x);
     times[k] = Number(process.hrtime.bigint() - s);
   }
   times.sort();
-  console.log(`predictOne: median ${(times[N >> 1] / 1000).toFixed(2)} µs, p99 ${(times[Math.floor(N * 0.99)] / 1000).toFixed(2)} µs (checksum ${sink.toFixed(0)})`);
+  return `median ${(times[N >> 1] / 1000).toFixed(2)} µs, p99 ${(times[Math.floor(N * 0.99)] / 1000).toFixed(2)} µs (checksum ${sink.toFixed(0)})`;
 }
 
 main().catch((e) => {

@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { buildApp, type App } from '../api/app';
 import { loadConfig } from '../lib/config';
 import { promote, registerModel } from '../lib/model/registry';
+import { featureVector } from '../lib/model/serving';
 import { FileModelStore } from '../lib/model/store';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { tempDir } from './support/fixtures';
@@ -64,6 +65,19 @@ describe('prediction API', function () {
     const singles = await Promise.all(items.map(async (i) => (await post('/predict', i)).json().predicted_revenue));
     assert.deepEqual(batch.json().predictions, singles);
     assert.equal(batch.json().count, 2);
+  });
+
+  it('serves from the compiled threshold grid with exactly the numbers of walking the trees', async () => {
+    const loaded = app.servingModel.current();
+    assert.ok(loaded?.model.compiled, 'the served model is compiled at load');
+    const items = Array.from({ length: 1000 }, (_, i) => ({
+      Quantity: (i * 7) % 50, UnitPrice: ((i * 13) % 400) / 20, Hour: i % 24, DayOfWeek: i % 7,
+      ...(i % 3 === 0 ? { Country: 'France', CustomerID: null } : {}),
+    }));
+    const batch = await post('/predict/batch', { items });
+    assert.equal(batch.statusCode, 200, batch.body);
+    const walked = items.map((item) => Math.round(loaded!.model.walkOne(featureVector(loaded!.model, item)) * 100) / 100);
+    assert.deepEqual(batch.json().predictions, walked);
   });
 
   const bad: Array<[string, unknown, number, RegExp]> = [

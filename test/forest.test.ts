@@ -60,6 +60,67 @@ describe('random forest learner (lib/model/forest)', () => {
     assert.notDeepEqual(other.predictMany(data.features, 3000), pa);
   });
 
+  describe('compiled threshold grid (lib/model/forest-table)', () => {
+    /**
+     * Inputs that stress the cell lookup: for features on a 0.5 grid the learner's thresholds are the
+     * midpoints a + (b - a) / 2 of neighbouring grid values, so these hit them exactly; plus the grid
+     * values, the range ends, NaN and infinities.
+     */
+    function edgeInputs(d: number, count: number): Float64Array {
+      const rand = mulberry32(5);
+      const specials = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1e300, 1e300, 0, -0];
+      const out = new Float64Array(count * d);
+      for (let i = 0; i < out.length; i++) {
+        const r = rand();
+        const a = Math.round(rand() * 20) / 2;
+        const b = (a * 2 + 1) / 2;
+        if (r < 0.05) out[i] = specials[Math.floor(rand() * specials.length)];
+        else if (r < 0.4) out[i] = a;
+        else if (r < 0.75) out[i] = a + (b - a) / 2;
+        else out[i] = rand() * 12 - 1;
+      }
+      return out;
+    }
+
+    it('predicts bit for bit what walking the trees predicts, edge values included', async () => {
+      const data = synth(3000, 5, 11, friedman, 1);
+      // A 0.5 grid: at most 20 thresholds per feature, 21^5 cells, within the default limit.
+      for (let i = 0; i < data.features.length; i++) data.features[i] = Math.round(data.features[i] * 2) / 2;
+      const model = await trainForest(data, { nTrees: 15, minSamplesLeaf: 2, seed: 3, threads: 1 });
+      const x = edgeInputs(5, 20_000);
+      const walked = model.walkMany(x, 20_000);
+      assert.equal(model.compiled, false);
+      assert.equal(model.compile(), true);
+      assert.equal(model.compiled, true);
+      const table = model.predictMany(x, 20_000);
+      for (let i = 0; i < 20_000; i++) {
+        const row = x.subarray(i * 5, i * 5 + 5);
+        assert.ok(Object.is(table[i], walked[i]), `row ${i} [${row.join(', ')}]: table ${table[i]} walk ${walked[i]}`);
+        if (i < 2000) assert.ok(Object.is(model.predictOne(row), model.walkOne(row)));
+      }
+      // The midpoints are real thresholds: stepping just above one changes some prediction.
+      let changed = 0;
+      for (let k = 0; k < 20; k++) {
+        const t = k / 2 + ((k + 1) / 2 - k / 2) / 2;
+        const row = [t, 5, 5, 5, 5];
+        const above = [t + 1e-9, 5, 5, 5, 5];
+        if (model.predictOne(row) !== model.predictOne(above)) changed++;
+        assert.ok(Object.is(model.predictOne(above), model.walkOne(above)));
+      }
+      assert.ok(changed > 5, `only ${changed} of the x0 midpoints are thresholds`);
+    });
+
+    it('declines a grid larger than the cell limit and keeps walking the trees', async () => {
+      const data = synth(2000, 5, 12, friedman, 1);
+      const model = await trainForest(data, { nTrees: 5, minSamplesLeaf: 1, seed: 1, threads: 1 });
+      assert.equal(model.compile(1000), false);
+      assert.equal(model.compiled, false);
+      const x = data.features.subarray(0, 500 * 5);
+      assert.deepEqual(model.predictMany(x, 500), model.walkMany(x, 500));
+      assert.equal(model.predictOne(x.subarray(0, 5)), model.walkOne(x.subarray(0, 5)));
+    });
+  });
+
   it('reports progress once per tree', async () => {
     const data = synth(500, 5, 3, friedman);
     const seen: number[] = [];

@@ -15,6 +15,7 @@
  *   right child Int32, and one Float64 that is the threshold of a split node or the value of a leaf.
  */
 import { mulberry32 } from '../random';
+import { DEFAULT_MAX_CELLS, FlatForest, ForestTable } from './forest-table';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -335,6 +336,7 @@ export class RandomForestModel {
   private readonly feature: Int16Array;
   private readonly right: Int32Array;
   private readonly value: Float64Array;
+  private table: ForestTable | undefined;
 
   constructor(featureNames: string[], params: ForestParams, roots: Int32Array, feature: Int16Array, right: Int32Array, value: Float64Array) {
     this.featureNames = featureNames.slice();
@@ -371,7 +373,32 @@ export class RandomForestModel {
     return this.feature.length;
   }
 
+  /**
+   * Evaluate the forest ahead of time on its threshold grid (lib/model/forest-table.ts) when the
+   * grid has at most `maxCells` cells; predictions stay bit-for-bit the same and get ~100x faster.
+   * Returns whether the table was built. Servers call this once per loaded model.
+   */
+  compile(maxCells = DEFAULT_MAX_CELLS): boolean {
+    this.table ??= ForestTable.build(this.flat(), maxCells);
+    return this.table !== undefined;
+  }
+
+  get compiled(): boolean {
+    return this.table !== undefined;
+  }
+
   predictOne(x: ArrayLike<number>): number {
+    return this.table ? this.table.predictOne(x) : this.walkOne(x);
+  }
+
+  predictMany(features: Float64Array, n: number): Float64Array {
+    const d = this.featureNames.length;
+    if (features.length < n * d) throw new Error(`predictMany: features has ${features.length} values, expected ${n} x ${d}`);
+    return this.table ? this.table.predictMany(features, n) : this.walkMany(features, n);
+  }
+
+  /** The trees walked one by one: the reference the table must equal. */
+  walkOne(x: ArrayLike<number>): number {
     const { roots, feature, right, value } = this;
     let sum = 0;
     for (let t = 0; t < roots.length; t++) {
@@ -386,12 +413,29 @@ export class RandomForestModel {
     return sum / roots.length;
   }
 
-  predictMany(features: Float64Array, n: number): Float64Array {
+  /** Tree by tree over all rows, which keeps one tree's nodes in cache (1.5x faster than row by row). */
+  walkMany(features: Float64Array, n: number): Float64Array {
+    const { roots, feature, right, value } = this;
     const d = this.featureNames.length;
-    if (features.length < n * d) throw new Error(`predictMany: features has ${features.length} values, expected ${n} x ${d}`);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.predictOne(features.subarray(i * d, (i + 1) * d));
+    for (let t = 0; t < roots.length; t++) {
+      const root = roots[t];
+      for (let i = 0, base = 0; i < n; i++, base += d) {
+        let node = root;
+        let f = feature[node];
+        while (f >= 0) {
+          node = features[base + f] <= value[node] ? node + 1 : right[node];
+          f = feature[node];
+        }
+        out[i] += value[node];
+      }
+    }
+    for (let i = 0; i < n; i++) out[i] /= roots.length;
     return out;
+  }
+
+  private flat(): FlatForest {
+    return { roots: this.roots, feature: this.feature, right: this.right, value: this.value, nFeatures: this.featureNames.length };
   }
 
   /**

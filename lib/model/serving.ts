@@ -87,6 +87,8 @@ export class ServingModel {
       }
       if (promoted.version === this.loaded?.version) return;
       const model = RandomForestModel.fromBuffer(await loadArtifact(this.warehouse, this.store, promoted.version));
+      // Built before the swap, so no request waits for it (~0.3 s for the default model).
+      model.compile();
       this.loaded = { version: promoted.version, model, loadedAt: new Date() };
       this.lastError = undefined;
       this.onSwap(this.loaded);
