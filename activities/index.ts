@@ -25,7 +25,7 @@ export interface ActivityDeps {
   warehouse: Warehouse;
   config: Config;
   eventBus: EventBus;
-  /** Provided once a revenue model can be promoted; without it daily runs report "no-model". */
+  /** Scores each day with the promoted model (workers pass createPredictionScorer); without it daily runs report "no-model". */
   scorer?: PredictionScorer;
 }
 

@@ -4,9 +4,11 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createPredictionScorer } from '../lib/analytics/predictions';
 import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { installRuntime } from '../lib/temporal/runtime';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
+import { FileModelStore } from '../lib/model/store';
 import { openWarehouse } from '../lib/warehouse';
 import { startHealthServer } from './health-server';
 
@@ -43,7 +45,8 @@ async function run(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: require.resolve('../workflows'),
-      activities: createActivities({ warehouse, config, eventBus }),
+      // The daily workflow scores each day with the promoted revenue model (loaded once per version).
+      activities: createActivities({ warehouse, config, eventBus, scorer: createPredictionScorer(warehouse, new FileModelStore(config.model.storeDir)) }),
       shutdownGraceTime: SHUTDOWN_GRACE_TIME,
       shutdownForceTime: SHUTDOWN_FORCE_TIME,
     });

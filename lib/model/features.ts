@@ -7,6 +7,8 @@
  *   lines (exact NUMERIC in the warehouse, converted to a float here: the model is float).
  * - Features: quantity, unit_price, hour (0-23 of InvoiceDate as written), day_of_week
  *   (0 = Monday ... 6 = Sunday), and optionally is_uk and customer_known (0/1).
+ * - Daily scoring (`extractDayLines`) reads one day's sale lines with the same SQL expressions
+ *   and the same conversion, so a model is scored on exactly the features it was trained on.
  * - Time-based split on invoice_date: `train` is before `boundary`, `test` is on/after it. An
  *   invoice has one timestamp, so an invoice never straddles the split.
  *
@@ -75,24 +77,52 @@ interface FeatureRow {
   invoice_date: string;
 }
 
-/** The SQL of one page of examples, keyset-paged on orders_raw's key (source_sha256, line_no). */
-export function featureSql(backend: Warehouse['backend'], split: Split, pageSize: number, after: boolean): string {
-  const splitCond = split === 'train' ? 'invoice_date < CAST(@boundary AS DATE)' : 'invoice_date >= CAST(@boundary AS DATE)';
-  const afterCond = after ? 'AND (s.source_sha256 > @after_sha OR (s.source_sha256 = @after_sha AND s.line_no > @after_line))' : '';
+/**
+ * The sale lines matching `where` (a condition on orders_raw) and their invoices' totals, as the
+ * CTEs `sale_lines` and `invoices`. Shared by training (featureSql) and daily scoring
+ * (dayLinesSql), so both read the same lines with the same target.
+ */
+function saleLinesCtes(where: string): string {
   return `
     WITH sale_lines AS (
       SELECT source_sha256, line_no, invoice_no, quantity, unit_price, invoice_ts, invoice_date, country, customer_id
       FROM orders_raw
-      WHERE NOT is_cancellation AND quantity > 0 AND unit_price > 0 AND ${splitCond}
+      WHERE NOT is_cancellation AND quantity > 0 AND unit_price > 0 AND ${where}
     ),
     invoices AS (
       SELECT invoice_no, SUM(quantity * unit_price) AS invoice_total FROM sale_lines GROUP BY invoice_no
-    )
-    SELECT s.source_sha256, s.line_no, s.quantity, s.unit_price,
+    )`;
+}
+
+/** The SELECT list of the features of sale line `s` (aliases read by `writeFeatures`). */
+function featureColumnsSql(backend: Warehouse['backend']): string {
+  return `s.quantity, s.unit_price,
            EXTRACT(HOUR FROM s.invoice_ts) AS hour,
            ${dayOfWeekSql(backend, 's.invoice_date')} AS dow,
            CASE WHEN s.country = 'United Kingdom' THEN 1 ELSE 0 END AS is_uk,
-           CASE WHEN s.customer_id IS NULL THEN 0 ELSE 1 END AS customer_known,
+           CASE WHEN s.customer_id IS NULL THEN 0 ELSE 1 END AS customer_known`;
+}
+
+type FeatureColumns = Pick<FeatureRow, 'quantity' | 'unit_price' | 'hour' | 'dow' | 'is_uk' | 'customer_known'>;
+
+/** One row's features into `out` at `offset`, in BASE_FEATURES (+ FLAG_FEATURES) order. */
+function writeFeatures(r: FeatureColumns, out: Float64Array, offset: number, flags: boolean): void {
+  out[offset] = Number(r.quantity);
+  out[offset + 1] = Number(r.unit_price);
+  out[offset + 2] = Number(r.hour);
+  out[offset + 3] = Number(r.dow);
+  if (flags) {
+    out[offset + 4] = Number(r.is_uk);
+    out[offset + 5] = Number(r.customer_known);
+  }
+}
+
+/** The SQL of one page of examples, keyset-paged on orders_raw's key (source_sha256, line_no). */
+export function featureSql(backend: Warehouse['backend'], split: Split, pageSize: number, after: boolean): string {
+  const splitCond = split === 'train' ? 'invoice_date < CAST(@boundary AS DATE)' : 'invoice_date >= CAST(@boundary AS DATE)';
+  const afterCond = after ? 'AND (s.source_sha256 > @after_sha OR (s.source_sha256 = @after_sha AND s.line_no > @after_line))' : '';
+  return `${saleLinesCtes(splitCond)}
+    SELECT s.source_sha256, s.line_no, ${featureColumnsSql(backend)},
            i.invoice_total, s.quantity * s.unit_price AS line_revenue, s.invoice_date
     FROM sale_lines AS s JOIN invoices AS i ON i.invoice_no = s.invoice_no
     WHERE TRUE ${afterCond}
@@ -123,15 +153,7 @@ export async function extractTrainingSet(wh: Warehouse, opts: ExtractOptions): P
     if (page.length === 0) break;
     const chunk = { features: new Float64Array(page.length * d), target: new Float64Array(page.length), lineRevenue: new Float64Array(page.length) };
     page.forEach((r, i) => {
-      const o = i * d;
-      chunk.features[o] = Number(r.quantity);
-      chunk.features[o + 1] = Number(r.unit_price);
-      chunk.features[o + 2] = Number(r.hour);
-      chunk.features[o + 3] = Number(r.dow);
-      if (flags) {
-        chunk.features[o + 4] = Number(r.is_uk);
-        chunk.features[o + 5] = Number(r.customer_known);
-      }
+      writeFeatures(r, chunk.features, i * d, flags);
       chunk.target[i] = Number(r.invoice_total);
       chunk.lineRevenue[i] = Number(r.line_revenue);
       if (firstDate === undefined || r.invoice_date < firstDate) firstDate = r.invoice_date;
@@ -156,9 +178,59 @@ export async function extractTrainingSet(wh: Warehouse, opts: ExtractOptions): P
   return { features, target, nFeatures: d, featureNames, rows: total, lineRevenue, firstDate, lastDate };
 }
 
-function assertBoundary(date: string): void {
+/** Every sale line of one day, to score with a trained model (lib/analytics/predictions.ts). */
+export interface DayLines {
+  date: string;
+  rows: number;
+  /** Row-major, rows x nFeatures, all six features in `featureNames` order: the same values training computes. */
+  features: Float64Array;
+  nFeatures: number;
+  featureNames: string[];
+  /** Per line: its invoice number. Lines of one invoice are adjacent, in orders_raw key order. */
+  invoiceNo: string[];
+  /** Per line: its invoice's gross revenue on that day, exact decimal text (the training target, unrounded). */
+  invoiceTotal: string[];
+}
+
+interface DayLineRow extends FeatureRow {
+  invoice_no: string;
+}
+
+/** The SQL of one day's sale lines with the training features, grouped by invoice. */
+export function dayLinesSql(backend: Warehouse['backend']): string {
+  return `${saleLinesCtes('invoice_date = CAST(@date AS DATE)')}
+    SELECT s.invoice_no, s.source_sha256, s.line_no, ${featureColumnsSql(backend)},
+           i.invoice_total, s.quantity * s.unit_price AS line_revenue, s.invoice_date
+    FROM sale_lines AS s JOIN invoices AS i ON i.invoice_no = s.invoice_no
+    ORDER BY s.invoice_no, s.source_sha256, s.line_no`;
+}
+
+/**
+ * One day's sale lines (date = invoice_date, YYYY-MM-DD) with the features of extractTrainingSet
+ * (flags included). A day is a few thousand lines at most (the busiest, 2011-12-05, has 5,297),
+ * so one query. No invoice of the data spans two days, so the day's invoice total is the target.
+ */
+export async function extractDayLines(wh: Warehouse, date: string): Promise<DayLines> {
+  assertBoundary(date, 'date');
+  const featureNames: string[] = [...BASE_FEATURES, ...FLAG_FEATURES];
+  const d = featureNames.length;
+  const rows = await wh.query<DayLineRow>(dayLinesSql(wh.backend), { date });
+  const features = new Float64Array(rows.length * d);
+  rows.forEach((r, i) => writeFeatures(r, features, i * d, true));
+  return {
+    date,
+    rows: rows.length,
+    features,
+    nFeatures: d,
+    featureNames,
+    invoiceNo: rows.map((r) => String(r.invoice_no)),
+    invoiceTotal: rows.map((r) => String(r.invoice_total)),
+  };
+}
+
+function assertBoundary(date: string, what = 'boundary'): void {
   const d = /^\d{4}-\d{2}-\d{2}$/.test(date) ? new Date(`${date}T00:00:00Z`) : undefined;
   if (!d || Number.isNaN(d.getTime()) || !d.toISOString().startsWith(date)) {
-    throw new InvalidDateError(`boundary must be a calendar date YYYY-MM-DD, got "${date}"`);
+    throw new InvalidDateError(`${what} must be a calendar date YYYY-MM-DD, got "${date}"`);
   }
 }

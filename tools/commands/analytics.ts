@@ -3,12 +3,25 @@ import { Command } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createOrUpdateAnalyticsSchedule, DAILY_SCHEDULE_ID, startBackfill, startDailyAnalytics } from '../../lib/analytics/client';
 import type { DailyKpis } from '../../lib/analytics/daily';
+import type { PredictionOutcome } from '../../lib/analytics/predictions';
 import { formatMoney } from '../../lib/analytics/money';
 import { loadConfig } from '../../lib/config';
 import { boundedInt, followBackfill, isoDate, pad2, positiveInt } from './common';
 import { CliError, rootCauseMessage, uiLink, withTemporalClient } from './temporal';
 
 
+
+/** One line: how the promoted model did on the day, or why there is no comparison. */
+export function describePredictions(p: PredictionOutcome): string {
+  switch (p.status) {
+    case 'scored':
+      return `predictions: model ${p.modelVersion}, ${p.orders} orders (${p.lines} lines), MAE ${formatMoney(p.mae)}, predicted ${formatMoney(p.predictedTotal)} vs actual ${formatMoney(p.actualTotal)}`;
+    case 'no-sales':
+      return `predictions: model ${p.modelVersion}, ${p.reason}`;
+    case 'no-model':
+      return `predictions: none (${p.reason})`;
+  }
+}
 
 function printKpis(k: DailyKpis): void {
   const rows: Array<[string, string | number]> = [
@@ -36,7 +49,8 @@ export function analyticsCommand(): Command {
           if (opts.json) return console.log(JSON.stringify(result, null, 2));
           console.log(`KPIs for ${result.date}:`);
           printKpis(result.kpis);
-          console.log(`wrote ${result.csvPath}; event ${result.eventMessageId}; predictions: ${result.predictions.status}`);
+          console.log(`wrote ${result.csvPath}; event ${result.eventMessageId}`);
+          console.log(describePredictions(result.predictions));
         } catch (err) {
           if (err instanceof WorkflowFailedError) throw new CliError(`${handle.workflowId} failed: ${rootCauseMessage(err)}`);
           throw err;
