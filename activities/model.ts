@@ -1,6 +1,7 @@
 /** Activities of the training workflow: thin wrappers over lib/model. */
 import { Context } from '@temporalio/activity';
 import type { ForestParams } from '../lib/model/forest';
+import { ModelInfoWrite, writeModelInfo } from '../lib/model/model-info';
 import { FileModelStore } from '../lib/model/store';
 import {
   defaultVersionId,
@@ -67,6 +68,11 @@ export function createModelActivities({ warehouse, config }: ActivityDeps) {
 
     async promoteIfBetter(input: { version: string; tolerance?: number }): Promise<GateResult> {
       return promoteIfBetter(warehouse, input.version, { tolerance: input.tolerance ?? config.model.promotionMaeTolerance });
+    },
+
+    /** Regenerate the registry section of MODEL_INFO_PATH (docs/model_info.md), with the gate's decision. */
+    async writeModelInfo(input: { gate?: GateResult }): Promise<ModelInfoWrite & { versions: number; promoted: string | null }> {
+      return writeModelInfo(warehouse, config.model.infoPath, input.gate);
     },
   };
 }

@@ -71,6 +71,8 @@ export interface Config {
     promotionMaeTolerance: number;
     /** How often the API and the consumer look for a newly promoted model. */
     reloadIntervalMs: number;
+    /** The Markdown document whose registry section is regenerated (lib/model/model-info.ts). */
+    infoPath: string;
   };
   dataCsv: string;
   /** Where generated outputs (CSV reports, dataset summary) go. */
@@ -130,6 +132,7 @@ export function loadConfig(): Config {
       storeDir: path.resolve(root, str('MODEL_STORE_DIR', 'data/models')),
       promotionMaeTolerance: Number(decimal('PROMOTION_MAE_TOLERANCE', '0')),
       reloadIntervalMs: int('MODEL_RELOAD_INTERVAL_MS', 2_000),
+      infoPath: path.resolve(root, str('MODEL_INFO_PATH', 'docs/model_info.md')),
     },
     dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
     dataDir: path.resolve(root, str('DATA_DIR', 'data')),

@@ -166,10 +166,12 @@ describe('random forest learner (lib/model/forest)', () => {
 
   it('has holdout error equal to or better than ml-random-forest on small samples', async function () {
     this.timeout(300000);
-    // 1,500 training rows (what ml-random-forest can handle), 500 holdout rows, 20 trees each, on
-    // three Friedman #1 data sets; a single 20-tree forest is noisy, so the mean MSE is compared.
+    // 1,500 training rows (what ml-random-forest can handle), 500 holdout rows, on three Friedman #1
+    // data sets. One 20-tree forest is noisy (its MSE moves ~3% with the seed), so both learners
+    // train with five seeds per data set and the mean MSE over all fifteen forests is compared.
     const n = 1500;
     const d = 5;
+    const seeds = [1, 2, 3, 4, 5];
     let oursSum = 0;
     let refSum = 0;
     for (const dataSeed of [11, 12, 13]) {
@@ -177,21 +179,23 @@ describe('random forest learner (lib/model/forest)', () => {
       const train: TrainingData = { ...all, features: all.features.slice(0, n * d), target: all.target.slice(0, n) };
       const testX = all.features.slice(n * d);
       const testY = all.target.slice(n);
-      const ours = await trainForest(train, { nTrees: 20, minSamplesLeaf: 1, seed: 3, threads: 2 });
-      const oursMse = mse(ours.predictMany(testX, 500), testY);
-      const rows: number[][] = [];
-      for (let i = 0; i < n; i++) rows.push(Array.from(train.features.subarray(i * d, (i + 1) * d)));
-      const ref = new RandomForestRegression({ nEstimators: 20, seed: 3, maxFeatures: 1.0, replacement: false, noOOB: true });
-      ref.train(rows, Array.from(train.target));
-      const testRows: number[][] = [];
-      for (let i = 0; i < 500; i++) testRows.push(Array.from(testX.subarray(i * d, (i + 1) * d)));
-      const refMse = mse(ref.predict(testRows), testY);
-      console.log(`      data seed ${dataSeed}: holdout MSE ours ${oursMse.toFixed(4)}, ml-random-forest ${refMse.toFixed(4)}`);
-      oursSum += oursMse;
-      refSum += refMse;
+      const rows = Array.from({ length: n }, (_, i) => Array.from(train.features.subarray(i * d, (i + 1) * d)));
+      const testRows = Array.from({ length: 500 }, (_, i) => Array.from(testX.subarray(i * d, (i + 1) * d)));
+      let ours = 0;
+      let ref = 0;
+      for (const seed of seeds) {
+        const model = await trainForest(train, { nTrees: 20, minSamplesLeaf: 1, seed, threads: 2 });
+        ours += mse(model.predictMany(testX, 500), testY);
+        const reference = new RandomForestRegression({ nEstimators: 20, seed, maxFeatures: 1.0, replacement: false, noOOB: true });
+        reference.train(rows, Array.from(train.target));
+        ref += mse(reference.predict(testRows), testY);
+      }
+      console.log(`      data seed ${dataSeed}: mean holdout MSE over ${seeds.length} seeds, ours ${(ours / seeds.length).toFixed(4)}, ml-random-forest ${(ref / seeds.length).toFixed(4)}`);
+      oursSum += ours;
+      refSum += ref;
     }
-    console.log(`      mean holdout MSE: ours ${(oursSum / 3).toFixed(4)}, ml-random-forest ${(refSum / 3).toFixed(4)}`);
-    // "Equal" within 3%: the seed-to-seed spread of one 20-tree forest on these sets is about 5%.
-    assert.ok(oursSum <= refSum * 1.03, `ours ${oursSum / 3} vs ml-random-forest ${refSum / 3}`);
+    const runs = 3 * seeds.length;
+    console.log(`      mean holdout MSE: ours ${(oursSum / runs).toFixed(4)}, ml-random-forest ${(refSum / runs).toFixed(4)}`);
+    assert.ok(oursSum <= refSum, `ours ${oursSum / runs} vs ml-random-forest ${refSum / runs}`);
   });
 });

@@ -18,6 +18,8 @@ import { toolPath } from '../lib/tools';
 import { blockedAttempts, installNetworkGuard } from './support/network-guard';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
+// Training runs regenerate the model doc; tests (and the workers they spawn) must never touch the repository's.
+process.env.MODEL_INFO_PATH ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-model-info-')), 'model_info.md');
 installNetworkGuard();
 
 export interface TestServices {

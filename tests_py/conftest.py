@@ -125,6 +125,7 @@ def stack(airflow_db):  # noqa: ARG001
         "DUCKDB_PATH": str(data_dir / "warehouse.duckdb"),
         "DATA_DIR": str(data_dir),
         "MODEL_STORE_DIR": str(data_dir / "models"),
+        "MODEL_INFO_PATH": str(data_dir / "model_info.md"),
         "WAREHOUSE": "duckdb",
         "RETAILFLOW_ENV": "local",
         "WORKER_METRICS_PORT": str(metrics_port),

@@ -1,5 +1,6 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
+import { ApplicationFailure, log, patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Duration, RetryPolicy } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 // Only import the activity types: workflow code is bundled and must stay deterministic.
 import type { Activities } from '../activities';
 import type { ForestParams } from '../lib/model/forest';
@@ -18,12 +19,26 @@ const { prepareTrainingData, evaluateModel, registerModelVersion, promoteIfBette
   retry: RETRY,
 });
 
-// Training is long; the heartbeat timeout, not the start-to-close, notices a lost worker.
-const { trainModel } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: RETRY,
+// Writing docs/model_info.md comes after the model is registered and gated: a few quick tries, and
+// a failure is reported in the result, never fails the run (a retried run would train again).
+const { writeModelInfo } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: ['ModelInfoError', 'WarehouseSchemaError'] },
 });
+
+/**
+ * Training is long; the heartbeat timeout, not the start-to-close, notices a lost worker: a worker
+ * that dies mid-training stops heartbeating (after every tree), the server times the attempt out
+ * after this long and another worker retries it from the staged input.
+ */
+const DEFAULT_TRAIN_HEARTBEAT_TIMEOUT = '2 minutes';
+/** Shorter than this and a busy machine (one slow tree, a GC pause) would time out a healthy worker. */
+const MIN_TRAIN_HEARTBEAT_TIMEOUT_MS = 1_000;
+
+/** The trainModel proxy for one run: built inside the workflow because its heartbeat timeout is an input. */
+function trainModelActivity(heartbeatTimeout: Duration) {
+  return proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout, retry: RETRY }).trainModel;
+}
 
 /**
  * The defaults the platform trains with: 100 trees like scikit-learn's default, leaves of at least
@@ -40,6 +55,13 @@ export interface TrainingInput {
   /** Keep every n-th training row (quick trials); default all rows. */
   trainStride?: number;
   note?: string;
+  /**
+   * How long trainModel may go without a heartbeat before the server gives the attempt to another
+   * worker (a Temporal duration: '2 minutes', '10s', or milliseconds); default '2 minutes', at
+   * least 1 s. Shorter: a lost worker is noticed sooner (the restart test uses seconds). Longer:
+   * ops on slow or overloaded machines, where one tree can take longer than the default.
+   */
+  trainHeartbeatTimeout?: Duration;
 }
 
 export interface TrainingResult {
@@ -50,6 +72,8 @@ export interface TrainingResult {
   gate: GateResult;
   trainRows: number;
   testRows: number;
+  /** docs/model_info.md (MODEL_INFO_PATH) regenerated after the gate; a failure is reported here, not thrown. */
+  modelInfo: { written: boolean; path?: string; error?: string };
 }
 
 export function trainingWorkflowId(dateOrTag: string): string {
@@ -61,6 +85,7 @@ export async function trainingWorkflow(input: TrainingInput = {}): Promise<Train
   const boundary = input.boundary ?? '2011-11-01';
   if (!/^\d{4}-\d{2}-\d{2}$/.test(boundary)) throw ApplicationFailure.nonRetryable(`boundary must be YYYY-MM-DD, got "${boundary}"`, 'InvalidDateError');
   const params: ForestParams = { ...DEFAULT_PARAMS, ...input.params };
+  const trainModel = trainModelActivity(heartbeatTimeout(input.trainHeartbeatTimeout));
   // The run id names the staging files; a continued or reset run gets a fresh one.
   const runId = workflowInfo().runId;
   const stage = (name: string) => upsertSearchAttributes([{ key: PipelineStage, value: name }]);
@@ -77,6 +102,20 @@ export async function trainingWorkflow(input: TrainingInput = {}): Promise<Train
   });
   stage('promote');
   const gate = await promoteIfBetter({ version: model.version, tolerance: input.tolerance });
+  // Also when the gate kept the current model: the new version is registered all the same.
+  // patched(): runs that completed before this step existed replay without it.
+  let modelInfo: TrainingResult['modelInfo'] = { written: false };
+  if (patched('write-model-info')) {
+    stage('document');
+    try {
+      const written = await writeModelInfo({ gate });
+      modelInfo = { written: true, path: written.path };
+    } catch (err) {
+      const error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      log.warn('model info document not regenerated', { error });
+      modelInfo = { written: false, error };
+    }
+  }
   stage('done');
   return {
     version: model.version,
@@ -86,5 +125,20 @@ export async function trainingWorkflow(input: TrainingInput = {}): Promise<Train
     gate,
     trainRows: data.trainRows,
     testRows: data.testRows,
+    modelInfo,
   };
+}
+
+function heartbeatTimeout(value: Duration | undefined): Duration {
+  if (value === undefined) return DEFAULT_TRAIN_HEARTBEAT_TIMEOUT;
+  let millis: number;
+  try {
+    millis = msToNumber(value);
+  } catch {
+    millis = NaN;
+  }
+  if (!Number.isFinite(millis) || millis < MIN_TRAIN_HEARTBEAT_TIMEOUT_MS) {
+    throw ApplicationFailure.nonRetryable(`trainHeartbeatTimeout must be a duration of at least 1 s, got ${JSON.stringify(value)}`, 'InvalidInputError');
+  }
+  return value;
 }

@@ -17,7 +17,8 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 function testConfig(opts: { dataDir: string; modelStoreDir?: string }): Config {
   const config = loadConfig();
-  return { ...config, dataDir: opts.dataDir, model: { ...config.model, storeDir: opts.modelStoreDir ?? path.join(opts.dataDir, 'models') } };
+  const model = { ...config.model, storeDir: opts.modelStoreDir ?? path.join(opts.dataDir, 'models'), infoPath: path.join(opts.dataDir, 'model_info.md') };
+  return { ...config, dataDir: opts.dataDir, model };
 }
 
 /** Workflows are bundled once per test run, not once per worker. */

@@ -1,8 +1,10 @@
-/** `retailflow models ...`: the revenue model registry (list, show, promote, rollback). */
+/** `retailflow models ...`: the revenue model registry (list, show, promote, rollback, info). */
+import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../lib/config';
+import { ModelInfoError, readRegistrySnapshot, renderModelInfo, writeModelInfo } from '../../lib/model/model-info';
 import {
-  currentModel, listModels, getModel, ModelRegistryError, ModelVersion, promote, promoteIfBetter, promotionHistory, rollback,
+  currentModel, GateResult, listModels, getModel, ModelRegistryError, ModelVersion, promote, promoteIfBetter, promotionHistory, rollback,
 } from '../../lib/model/registry';
 import { ModelStoreError } from '../../lib/model/store';
 import type { Warehouse } from '../../lib/warehouse/types';
@@ -14,7 +16,7 @@ async function withRegistry<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
   try {
     return await withWarehouse(loadConfig(), fn);
   } catch (err) {
-    if (err instanceof ModelRegistryError || err instanceof ModelStoreError) throw new CliError(err.message);
+    if (err instanceof ModelRegistryError || err instanceof ModelStoreError || err instanceof ModelInfoError) throw new CliError(err.message);
     throw err;
   }
 }
@@ -61,8 +63,24 @@ function printModel(m: ModelVersion): void {
   for (const [k, v] of lines) console.log(`${k.padEnd(18)} ${v}`);
 }
 
+/**
+ * After a promotion or rollback: regenerate MODEL_INFO_PATH too (cheap: two queries and one small
+ * file). The registry change has happened by then, so a document that cannot be written is a
+ * warning on stderr, not a failed command.
+ */
+async function refreshModelInfo(wh: Warehouse, gate?: GateResult): Promise<string> {
+  const file = loadConfig().model.infoPath;
+  try {
+    const res = await writeModelInfo(wh, file, gate);
+    return res.changed ? `updated ${res.path}` : `${res.path} is up to date`;
+  } catch (err) {
+    console.error(`warning: ${file} not regenerated: ${(err as Error).message}`);
+    return '';
+  }
+}
+
 export function modelsCommand(): Command {
-  const cmd = new Command('models').description('The revenue model registry: list, show, promote and roll back model versions.');
+  const cmd = new Command('models').description('The revenue model registry: list, show, promote and roll back model versions; regenerate docs/model_info.md.');
 
   cmd.command('list')
     .description('List registered model versions, newest first, with holdout metrics and baselines.')
@@ -98,21 +116,45 @@ export function modelsCommand(): Command {
     .option('--tolerance <x>', 'relative MAE tolerance for --if-better (default: PROMOTION_MAE_TOLERANCE)', tolerance)
     .action(async (version: string, opts: { ifBetter: boolean; tolerance?: number }) => {
       const tol = opts.tolerance ?? loadConfig().model.promotionMaeTolerance;
-      const result = await withRegistry((wh) => (opts.ifBetter ? promoteIfBetter(wh, version, { tolerance: tol }) : promote(wh, version)));
+      const { result, info } = await withRegistry(async (wh) => {
+        const r = await (opts.ifBetter ? promoteIfBetter(wh, version, { tolerance: tol }) : promote(wh, version));
+        return { result: r, info: await refreshModelInfo(wh, opts.ifBetter ? r : undefined) };
+      });
       if (result.promoted) console.log(`promoted ${version}${result.previous ? ` (was ${result.previous})` : ''}: ${result.reason}`);
       else console.log(`not promoted: ${result.reason}`);
+      if (info) console.log(info);
     });
 
   cmd.command('rollback')
     .description('Retire the promoted version and re-promote the previously promoted one.')
     .action(async () => {
-      const { version, retired } = await withRegistry(async (wh) => {
+      const { version, retired, info } = await withRegistry(async (wh) => {
         const r = await rollback(wh);
         const now = await currentModel(wh);
         if (now?.version !== r.version) throw new Error(`rollback left ${now?.version ?? 'nothing'} promoted, expected ${r.version}`);
-        return r;
+        return { ...r, info: await refreshModelInfo(wh) };
       });
       console.log(`rolled back: ${version} is promoted again, ${retired} is retired`);
+      if (info) console.log(info);
+    });
+
+  cmd.command('info')
+    .description(
+      'Render the registry section of the model document (promoted version, all versions, promotions) as Markdown. ' +
+      'Prints it by default; --write replaces the text between "<!-- registry:begin -->" and "<!-- registry:end -->" ' +
+      'in the document (creating the file if it does not exist; an existing file without the markers is an error).')
+    .option('--write', 'update the document instead of printing (atomic: temp file, then rename)', false)
+    .option('--file <path>', 'the document to update with --write (default: MODEL_INFO_PATH, docs/model_info.md)')
+    .action(async (opts: { write: boolean; file?: string }) => {
+      if (opts.file !== undefined && !opts.write) throw new CliError('--file names the document to update: add --write (without it, info prints to stdout)');
+      const file = path.resolve(opts.file ?? loadConfig().model.infoPath);
+      if (!opts.write) {
+        process.stdout.write(renderModelInfo(await withRegistry((wh) => readRegistrySnapshot(wh))));
+        return;
+      }
+      const res = await withRegistry((wh) => writeModelInfo(wh, file));
+      const what = `${res.versions} version${res.versions === 1 ? '' : 's'}, promoted: ${res.promoted ?? 'none'}`;
+      console.log(res.changed ? `${res.created ? 'created' : 'updated'} ${res.path} (${what})` : `${res.path} is up to date (${what})`);
     });
 
   return cmd;
