@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../lib/config';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { services } from './hooks';
 import { realDataHead, tempDir, writeCsv } from './support/fixtures';
+import { currentModel } from '../lib/model/registry';
 import { runCli } from './support/cli';
 import { referenceKpis } from './support/reference-kpis';
 import { startTestWorker, TestWorker } from './support/worker';
@@ -95,6 +96,27 @@ describe('@integration CLI: analytics against Temporal', function () {
     assert.equal(res.code, 0, res.err);
     assert.match(res.err, /backfill \[#+\] 100% (\d+)\/\1/);
     assert.match(res.out, /backfill 2010-11-28\.\.2010-12-03: (\d+)\/\1 days done, 0 failed/);
+  });
+
+  it('models train runs the training workflow, registers and promotes the version, and explains failures', async () => {
+    const [{ last }] = await wh.query<{ last: string }>('SELECT MAX(invoice_date) AS last FROM orders_raw');
+    const res = await cli(['models', 'train', '--tag', 'cli-train', '--boundary', last, '--trees', '6', '--seed', '1'], env);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /^workflow model-training-cli-train: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/model-training-cli-train$/m);
+    const version = /^registered (rf-\S+): (\d+) training rows, (\d+) holdout rows$/m.exec(res.out);
+    assert.ok(version, res.out);
+    assert.match(res.out, /^promoted: /m);
+    const current = await currentModel(wh);
+    assert.equal(current?.version, version[1]);
+    assert.equal(current?.params.nTrees, 6);
+    assert.equal(current?.data.testFrom, last);
+
+    const noHoldout = await cli(['models', 'train', '--tag', 'cli-late', '--boundary', '2030-01-01', '--trees', '2'], env);
+    assert.equal(noHoldout.code, 1, noHoldout.out);
+    assert.match(noHoldout.err, /^error: model-training-cli-late failed: .+/m);
+    const badTag = await cli(['models', 'train', '--tag', 'a b'], env);
+    assert.equal(badTag.code, 1);
+    assert.match(badTag.err, /tag must be 1-100 letters, digits/);
   });
 
   it('dq run checks a day and dq report shows the stored results, worst days first', async () => {

@@ -47,7 +47,7 @@ describe('CLI: models', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('every models command has --help', async () => {
-    for (const args of [['models'], ['models', 'list'], ['models', 'show'], ['models', 'promote'], ['models', 'rollback'], ['models', 'info']]) {
+    for (const args of [['models'], ['models', 'list'], ['models', 'show'], ['models', 'promote'], ['models', 'rollback'], ['models', 'info'], ['models', 'train']]) {
       const res = await cli([...args, '--help'], env);
       assert.equal(res.code, 0, `${args.join(' ')}: ${res.err}`);
       assert.match(res.out, /Usage: retailflow models/);

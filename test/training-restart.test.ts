@@ -9,12 +9,12 @@ import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { PROJECT_ROOT } from '../lib/config';
 import { loadOrdersFile } from '../lib/ingest/load';
 import { REGISTRY_BEGIN, REGISTRY_END } from '../lib/model/model-info';
 import { findModel } from '../lib/model/registry';
+import { trainingProgress } from '../lib/model/training-client';
 import { freePort, httpStatus } from '../lib/process/supervisor';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { trainingWorkflow, trainingWorkflowId } from '../workflows/training';
@@ -41,15 +41,11 @@ const N_TREES = 400;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** trainModel's pending-activity state as the server sees it: attempt and last heartbeat details. */
+/** trainModel's pending-activity state as the server sees it; fails fast if the workflow ended early. */
 async function pendingTraining(handle: WorkflowHandle): Promise<{ attempt: number; treesDone: number } | undefined> {
-  const { raw, status } = await handle.describe();
-  if (status.name !== 'RUNNING') throw new Error(`the workflow is ${status.name}: ${JSON.stringify(await handle.result().catch((e: Error) => (e.cause as Error | undefined)?.message ?? e.message))}`);
-  const p = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'trainModel');
-  if (!p) return undefined;
-  const [details] = p.heartbeatDetails?.payloads ?? [];
-  const beat = details ? defaultPayloadConverter.fromPayload<{ treesDone: number }>(details) : undefined;
-  return { attempt: p.attempt ?? 0, treesDone: beat?.treesDone ?? 0 };
+  const progress = await trainingProgress(handle);
+  if (progress.status !== 'RUNNING') throw new Error(`the workflow is ${progress.status}: ${JSON.stringify(await handle.result().catch((e: Error) => (e.cause as Error | undefined)?.message ?? e.message))}`);
+  return progress.training;
 }
 
 describe('@integration trainingWorkflow survives a worker restart', function () {

@@ -1,5 +1,6 @@
-/** `retailflow models ...`: the revenue model registry (list, show, promote, rollback, info). */
+/** `retailflow models ...`: train the revenue model; its registry (list, show, promote, rollback, info). */
 import * as path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../lib/config';
 import { ModelInfoError, readRegistrySnapshot, renderModelInfo, writeModelInfo } from '../../lib/model/model-info';
@@ -7,9 +8,12 @@ import {
   currentModel, GateResult, listModels, getModel, ModelRegistryError, ModelVersion, promote, promoteIfBetter, promotionHistory, rollback,
 } from '../../lib/model/registry';
 import { ModelStoreError } from '../../lib/model/store';
+import { startTraining, trainingProgress } from '../../lib/model/training-client';
+import { progressBar } from '../../lib/progress';
+import type { TrainingInput, TrainingResult } from '../../workflows/training';
 import type { Warehouse } from '../../lib/warehouse/types';
-import { withWarehouse } from './common';
-import { CliError } from './temporal';
+import { isoDate, positiveInt, withWarehouse } from './common';
+import { CliError, rootCauseMessage, uiLink, withTemporalClient } from './temporal';
 
 /** Registry errors are the user's to fix: one line, exit code 1 (tools/cli.ts prints CliError so). */
 async function withRegistry<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -79,8 +83,95 @@ async function refreshModelInfo(wh: Warehouse, gate?: GateResult): Promise<strin
   }
 }
 
+interface TrainOptions {
+  tag?: string;
+  boundary?: string;
+  trees?: number;
+  minSamplesLeaf?: number;
+  seed?: number;
+  trainStride?: number;
+  tolerance?: number;
+  note?: string;
+  json: boolean;
+}
+
+function trainingInput(opts: TrainOptions): TrainingInput {
+  const params = { nTrees: opts.trees, minSamplesLeaf: opts.minSamplesLeaf, seed: opts.seed };
+  return {
+    boundary: opts.boundary,
+    params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
+    tolerance: opts.tolerance,
+    trainStride: opts.trainStride,
+    note: opts.note,
+  };
+}
+
+function printTrainingResult(r: TrainingResult): void {
+  console.log(`registered ${r.version}: ${r.trainRows} training rows, ${r.testRows} holdout rows`);
+  console.log(`  holdout            MAE ${num(r.metrics.mae)}  MSE ${num(r.metrics.mse)}  R2 ${num(r.metrics.r2, 4)}`);
+  console.log(`  line revenue       MAE ${num(r.baselines.lineRevenue.mae)}  MSE ${num(r.baselines.lineRevenue.mse)}`);
+  console.log(`  training mean      MAE ${num(r.baselines.trainMean.mae)}  MSE ${num(r.baselines.trainMean.mse)}`);
+  console.log(r.beatsBaselines ? '  beats both baselines on MAE' : '  does NOT beat both baselines on MAE');
+  console.log(r.gate.promoted ? `promoted${r.gate.previous ? ` (was ${r.gate.previous})` : ''}: ${r.gate.reason}` : `not promoted: ${r.gate.reason}`);
+  if (r.modelInfo.written) console.log(`updated ${r.modelInfo.path}`);
+  else if (r.modelInfo.error) console.log(`warning: model document not regenerated: ${r.modelInfo.error}`);
+}
+
+/** Polls the run and draws its trees as a progress bar until the workflow ends. */
+async function followTraining(handle: Parameters<typeof trainingProgress>[0], show: boolean): Promise<void> {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  for (;;) {
+    const progress = await trainingProgress(handle);
+    if (progress.status !== 'RUNNING') break;
+    const t = progress.training;
+    if (show && t?.nTrees) {
+      bar ??= progressBar(`training (attempt ${t.attempt})`, t.nTrees);
+      bar.update(t.treesDone);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  bar?.finish();
+}
+
+function trainCommand(): Command {
+  return new Command('train')
+    .description('Train, evaluate, register and (if no worse on holdout MAE) promote a model: the trainingWorkflow, ID model-training-<tag>.')
+    .option('--tag <tag>', 'names the run: model-training-<tag> (default: today, UTC)')
+    .option('--boundary <YYYY-MM-DD>', 'first day of the holdout split (default 2011-11-01)', isoDate)
+    .option('--trees <n>', 'number of trees (default 100)', positiveInt)
+    .option('--min-samples-leaf <n>', 'minimum distinct rows per leaf (default 12)', positiveInt)
+    .option('--seed <n>', 'random seed (default 0)', (v) => { const n = Number(v); if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${v}"`); return n; })
+    .option('--train-stride <n>', 'keep every n-th training row, for quick trials (default 1)', positiveInt)
+    .option('--tolerance <x>', 'relative MAE tolerance of the promotion gate (default: PROMOTION_MAE_TOLERANCE)', tolerance)
+    .option('--note <text>', 'stored with the version')
+    .option('--json', 'print the workflow result as JSON', false)
+    .action(async (opts: TrainOptions) => {
+      const config = loadConfig();
+      await withTemporalClient(config, async (client) => {
+        let handle;
+        try {
+          const tag = opts.tag ?? new Date().toISOString().slice(0, 10);
+          handle = await startTraining(client, config.temporal.taskQueue, tag, trainingInput(opts));
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+        if (!opts.json) console.log(`workflow ${handle.workflowId}: ${uiLink(config, handle.workflowId)}`);
+        await followTraining(handle, !opts.json);
+        try {
+          const result = await handle.result();
+          if (opts.json) console.log(JSON.stringify(result, null, 2));
+          else printTrainingResult(result);
+        } catch (err) {
+          if (err instanceof WorkflowFailedError) throw new CliError(`${handle.workflowId} failed: ${rootCauseMessage(err)}`);
+          throw err;
+        }
+      });
+    });
+}
+
 export function modelsCommand(): Command {
-  const cmd = new Command('models').description('The revenue model registry: list, show, promote and roll back model versions; regenerate docs/model_info.md.');
+  const cmd = new Command('models').description('The revenue model: train it (a Temporal workflow); list, show, promote and roll back versions; regenerate docs/model_info.md.');
+  cmd.addCommand(trainCommand());
 
   cmd.command('list')
     .description('List registered model versions, newest first, with holdout metrics and baselines.')
