@@ -105,7 +105,7 @@ describe('@integration CLI: analytics against Temporal', function () {
     assert.match(res.out, /^workflow model-training-cli-train: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/model-training-cli-train$/m);
     const version = /^registered (rf-\S+): (\d+) training rows, (\d+) holdout rows$/m.exec(res.out);
     assert.ok(version, res.out);
-    assert.match(res.out, /^promoted: /m);
+    assert.match(res.out, /^gate: first model: promoted with holdout MAE \d+\.\d+$/m);
     const current = await currentModel(wh);
     assert.equal(current?.version, version[1]);
     assert.equal(current?.params.nTrees, 6);

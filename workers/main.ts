@@ -16,6 +16,10 @@ import { startHealthServer } from './health-server';
 const SHUTDOWN_GRACE_TIME = '30s';
 // After this the worker gives up on a clean drain, so a stuck activity cannot block exit forever.
 const SHUTDOWN_FORCE_TIME = '45s';
+// The SDK sends at most one heartbeat per 80% of the heartbeat timeout, capped at 60 s: training
+// (one heartbeat per tree, 2 min timeout) would show no progress in the Web UI or `models train`
+// for a minute. Every 2 s is live enough and cheap (only long activities heartbeat).
+const HEARTBEAT_THROTTLE = '2s';
 
 async function run(): Promise<void> {
   applyLocalModeDefaults();
@@ -48,6 +52,7 @@ async function run(): Promise<void> {
       // The daily workflow scores each day with the promoted revenue model (loaded once per version).
       activities: createActivities({ warehouse, config, eventBus, scorer: createPredictionScorer(warehouse, new FileModelStore(config.model.storeDir)) }),
       shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+      maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
       shutdownForceTime: SHUTDOWN_FORCE_TIME,
     });
     await worker.run();

@@ -112,7 +112,8 @@ function printTrainingResult(r: TrainingResult): void {
   console.log(`  line revenue       MAE ${num(r.baselines.lineRevenue.mae)}  MSE ${num(r.baselines.lineRevenue.mse)}`);
   console.log(`  training mean      MAE ${num(r.baselines.trainMean.mae)}  MSE ${num(r.baselines.trainMean.mse)}`);
   console.log(r.beatsBaselines ? '  beats both baselines on MAE' : '  does NOT beat both baselines on MAE');
-  console.log(r.gate.promoted ? `promoted${r.gate.previous ? ` (was ${r.gate.previous})` : ''}: ${r.gate.reason}` : `not promoted: ${r.gate.reason}`);
+  // The gate's reason says what it did ("promoted: ...", "kept <current>: ...").
+  console.log(`gate: ${r.gate.reason}`);
   if (r.modelInfo.written) console.log(`updated ${r.modelInfo.path}`);
   else if (r.modelInfo.error) console.log(`warning: model document not regenerated: ${r.modelInfo.error}`);
 }
@@ -120,12 +121,17 @@ function printTrainingResult(r: TrainingResult): void {
 /** Polls the run and draws its trees as a progress bar until the workflow ends. */
 async function followTraining(handle: Parameters<typeof trainingProgress>[0], show: boolean): Promise<void> {
   let bar: ReturnType<typeof progressBar> | undefined;
+  let lastTotal = 0;
   for (;;) {
     const progress = await trainingProgress(handle);
-    if (progress.status !== 'RUNNING') break;
+    if (progress.status !== 'RUNNING') {
+      if (progress.status === 'COMPLETED' && bar && lastTotal) bar.update(lastTotal);
+      break;
+    }
     const t = progress.training;
     if (show && t?.nTrees) {
       bar ??= progressBar(`training (attempt ${t.attempt})`, t.nTrees);
+      lastTotal = t.nTrees;
       bar.update(t.treesDone);
     }
     await new Promise((r) => setTimeout(r, 1_000));
