@@ -141,6 +141,8 @@ export function evaluateStagedModel(storeDir: string, runId: string): { metrics:
   const train = readSet(path.join(dir, 'train.bin'));
   const test = readSet(path.join(dir, 'test.bin'));
   const model = RandomForestModel.fromBuffer(fs.readFileSync(path.join(dir, 'model.rfm')));
+  // Evaluated the way it will be served (and 2-3x faster on the full holdout set than walking the trees).
+  model.compile();
   const metrics = errorMetrics(model.predictMany(test.features, test.rows), test.target);
   let trainMean = 0;
   for (let i = 0; i < train.rows; i++) trainMean += train.target[i] / train.rows;
