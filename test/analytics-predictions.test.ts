@@ -21,6 +21,7 @@ import { services } from './hooks';
 import { realDataHead, tempDir, writeCsv } from './support/fixtures';
 import { fakeModel, smallForest } from './support/model-fixtures';
 import { startTestWorker, TestWorker } from './support/worker';
+import { splitCsvLine } from './support/reference-kpis';
 
 // 2010-12-01 whole (3,071 lines) and the start of 2010-12-02 (884 lines), plus a Sunday with a
 // refund line only: order lines, but no sale line to score.
@@ -33,24 +34,9 @@ const D2 = '2010-12-02';
 
 interface CsvLine { invoice: string; quantity: number; price: string; day: string; hour: number; country: string; customer: string }
 
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 function parseFixture(lines: readonly string[]): CsvLine[] {
   return lines.slice(1).filter((l) => l !== '').map((l) => {
-    const [invoice, , , qty, date, price, customer, country] = splitCsv(l);
+    const [invoice, , , qty, date, price, customer, country] = splitCsvLine(l);
     const [mdy, hm] = date.split(' ');
     const [m, d, y] = mdy.split('/');
     return { invoice, quantity: Number(qty), price, day: `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`, hour: Number(hm.split(':')[0]), country, customer };

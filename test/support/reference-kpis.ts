@@ -15,7 +15,8 @@ export interface ReferenceKpis {
   items_sold: number;
 }
 
-function splitCsvLine(line: string): string[] {
+/** The test's own CSV line splitter, independent of lib/ingest/csv. */
+export function splitCsvLine(line: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;
