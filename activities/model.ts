@@ -67,7 +67,7 @@ export function createModelActivities({ warehouse, config }: ActivityDeps) {
     },
 
     async promoteIfBetter(input: { version: string; tolerance?: number }): Promise<GateResult> {
-      return promoteIfBetter(warehouse, input.version, { tolerance: input.tolerance ?? config.model.promotionMaeTolerance });
+      return promoteIfBetter(warehouse, input.version, { tolerance: input.tolerance ?? config.model.promotionMaeTolerance, maxArtifactBytes: config.model.maxArtifactBytes });
     },
 
     /** Regenerate the registry section of MODEL_INFO_PATH (docs/model_info.md), with the gate's decision. */

@@ -69,6 +69,8 @@ export interface Config {
     storeDir: string;
     /** The gate promotes a new model if its holdout MAE <= current MAE x (1 + this). */
     promotionMaeTolerance: number;
+    /** The gate refuses a bigger artifact (servers keep the promoted model in memory). */
+    maxArtifactBytes: number;
     /** How often the API and the consumer look for a newly promoted model. */
     reloadIntervalMs: number;
     /** The Markdown document whose registry section is regenerated (lib/model/model-info.ts). */
@@ -131,6 +133,7 @@ export function loadConfig(): Config {
     model: {
       storeDir: path.resolve(root, str('MODEL_STORE_DIR', 'data/models')),
       promotionMaeTolerance: Number(decimal('PROMOTION_MAE_TOLERANCE', '0')),
+      maxArtifactBytes: Number(decimal('MODEL_MAX_ARTIFACT_MB', '50')) * 1e6,
       reloadIntervalMs: int('MODEL_RELOAD_INTERVAL_MS', 2_000),
       infoPath: path.resolve(root, str('MODEL_INFO_PATH', 'docs/model_info.md')),
     },

@@ -94,6 +94,20 @@ describe('model registry (DuckDB in memory)', function () {
     await assert.rejects(promoteIfBetter(wh, 'rf-3', { tolerance: -1 }), /tolerance must be a non-negative number/);
   });
 
+  it('the gate refuses an artifact over the size limit, whatever its MAE, and says why', async () => {
+    await registerModel(wh, store, fakeModel('rf-small', 100));
+    await registerModel(wh, store, fakeModel('rf-huge', 50, { artifact: Buffer.alloc(2_500_000) }));
+    const first = await promoteIfBetter(wh, 'rf-huge', { tolerance: 0, maxArtifactBytes: 2_000_000 });
+    assert.deepEqual(first, { promoted: false, version: 'rf-huge', previous: undefined, reason: 'not promoted: artifact 2.5 MB exceeds the limit of 2.0 MB (MODEL_MAX_ARTIFACT_MB)' });
+    assert.equal(await currentModel(wh), undefined);
+    assert.equal((await promoteIfBetter(wh, 'rf-small', { tolerance: 0, maxArtifactBytes: 2_000_000 })).promoted, true);
+    const kept = await promoteIfBetter(wh, 'rf-huge', { tolerance: 0, maxArtifactBytes: 2_000_000 });
+    assert.equal(kept.reason, 'kept rf-small: artifact 2.5 MB exceeds the limit of 2.0 MB (MODEL_MAX_ARTIFACT_MB)');
+    assert.equal((await currentModel(wh))?.version, 'rf-small');
+    // At the limit exactly it is the MAE that decides.
+    assert.equal((await promoteIfBetter(wh, 'rf-huge', { tolerance: 0, maxArtifactBytes: 2_500_000 })).promoted, true);
+  });
+
   it('manual promote is unconditional; rollback walks back through promoted versions and retires the current', async () => {
     await assert.rejects(rollback(wh), /nothing to roll back: no model is promoted/);
     for (const [v, mae] of [['rf-a', 100], ['rf-b', 90], ['rf-c', 500]] as const) await registerModel(wh, store, fakeModel(v, mae));

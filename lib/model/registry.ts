@@ -245,10 +245,12 @@ export async function promotionHistory(wh: Warehouse): Promise<PromotionEntry[]>
  * The gate: promote `version` only if its holdout MAE <= current MAE x (1 + tolerance).
  * Never throws for a worse model: returns promoted = false and the reason.
  */
-export async function promoteIfBetter(wh: Warehouse, version: string, opts: { tolerance: number }): Promise<GateResult> {
+export async function promoteIfBetter(wh: Warehouse, version: string, opts: { tolerance: number; maxArtifactBytes?: number }): Promise<GateResult> {
   if (!Number.isFinite(opts.tolerance) || opts.tolerance < 0) throw new ModelRegistryError(`tolerance must be a non-negative number, got ${opts.tolerance}`);
   const candidate = await getModel(wh, version);
   const current = await currentModel(wh);
+  const tooBig = oversized(candidate, opts.maxArtifactBytes);
+  if (tooBig) return { promoted: false, version, previous: current?.version, reason: `${current ? `kept ${current.version}` : 'not promoted'}: ${tooBig}` };
   if (!current) {
     const reason = `first model: promoted with holdout MAE ${fmt(candidate.metrics.mae)}`;
     await setPromoted(wh, candidate.version, undefined, 'gate', reason);
@@ -263,6 +265,13 @@ export async function promoteIfBetter(wh: Warehouse, version: string, opts: { to
     return { promoted: true, version, previous: current.version, reason };
   }
   return { promoted: false, version, previous: current.version, reason: `kept ${current.version}: ${cmp}` };
+}
+
+/** Every server holds the promoted model in memory: a size limit keeps one run from outgrowing them. */
+function oversized(candidate: ModelVersion, maxBytes: number | undefined): string | undefined {
+  if (maxBytes === undefined || candidate.artifact.bytes <= maxBytes) return undefined;
+  const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
+  return `artifact ${mb(candidate.artifact.bytes)} exceeds the limit of ${mb(maxBytes)} (MODEL_MAX_ARTIFACT_MB)`;
 }
 
 /** Manual, unconditional promotion. */

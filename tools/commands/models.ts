@@ -214,7 +214,7 @@ export function modelsCommand(): Command {
     .action(async (version: string, opts: { ifBetter: boolean; tolerance?: number }) => {
       const tol = opts.tolerance ?? loadConfig().model.promotionMaeTolerance;
       const { result, info } = await withRegistry(async (wh) => {
-        const r = await (opts.ifBetter ? promoteIfBetter(wh, version, { tolerance: tol }) : promote(wh, version));
+        const r = await (opts.ifBetter ? promoteIfBetter(wh, version, { tolerance: tol, maxArtifactBytes: loadConfig().model.maxArtifactBytes }) : promote(wh, version));
         return { result: r, info: await refreshModelInfo(wh, opts.ifBetter ? r : undefined) };
       });
       if (result.promoted) console.log(`promoted ${version}${result.previous ? ` (was ${result.previous})` : ''}: ${result.reason}`);
