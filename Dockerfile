@@ -16,7 +16,8 @@ COPY scripts scripts
 COPY tools tools
 COPY test test
 COPY bench bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+# npm run build: tsc, then the workflow bundle the worker loads instead of bundling at start.
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS app
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tini && rm -rf /var/lib/apt/lists/*

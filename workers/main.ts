@@ -7,6 +7,7 @@ import { createActivities } from '../activities';
 import { createPredictionScorer } from '../lib/analytics/predictions';
 import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { installRuntime } from '../lib/temporal/runtime';
+import { prebuiltWorkflowBundle } from '../lib/temporal/workflow-bundle';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
 import { FileModelStore } from '../lib/model/store';
 import { openWarehouse } from '../lib/warehouse';
@@ -43,12 +44,14 @@ async function run(): Promise<void> {
   try {
     // Step 2: connect to the Temporal frontend.
     connection = await NativeConnection.connect({ address: config.temporal.address });
-    // Step 3: create the worker (bundles workflow code) and run it until a shutdown signal.
+    // Step 3: create the worker (with the prebuilt workflow bundle when it is current) and run it until a shutdown signal.
+    const bundle = prebuiltWorkflowBundle();
+    if ('stale' in bundle) console.warn(`[worker] bundling workflows at start: ${bundle.stale}`);
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      ...('codePath' in bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('../workflows') }),
       // The daily workflow scores each day with the promoted revenue model (loaded once per version).
       activities: createActivities({ warehouse, config, eventBus, scorer: createPredictionScorer(warehouse, new FileModelStore(config.model.storeDir)) }),
       shutdownGraceTime: SHUTDOWN_GRACE_TIME,
