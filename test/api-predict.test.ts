@@ -4,6 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { buildApp, type App } from '../api/app';
+import { BATCH_BODY_LIMIT, MAX_BATCH } from '../api/routes/predict';
 import { loadConfig } from '../lib/config';
 import { promote, registerModel } from '../lib/model/registry';
 import { featureVector } from '../lib/model/serving';
@@ -111,6 +112,17 @@ describe('prediction API', function () {
     const over = await post('/predict/batch', { items });
     assert.equal(over.statusCode, 400, over.body.slice(0, 200));
     assert.match(over.json().message, /must NOT have more than 10000 items/);
+    const hugeBatch = await post('/predict/batch', { items: [{ Quantity: 1, UnitPrice: 1, Hour: 1, DayOfWeek: 1, Country: 'x'.repeat(BATCH_BODY_LIMIT) }] });
+    assert.equal(hugeBatch.statusCode, 413);
+  });
+
+  it('accepts a full batch of long, realistic items even though it is over the API-wide body limit', async () => {
+    const item = { Quantity: 123456.25, UnitPrice: 99999.99, Hour: 23, DayOfWeek: 6, Country: 'European Community'.padEnd(64, '.'), CustomerID: 9_007_199_254_740_991 };
+    const body = JSON.stringify({ items: Array.from({ length: MAX_BATCH }, () => item) }, null, 1);
+    assert.ok(body.length > config.api.bodyLimit, `${body.length} bytes`);
+    const res = await post('/predict/batch', body);
+    assert.equal(res.statusCode, 200, res.body.slice(0, 200));
+    assert.equal(res.json().count, MAX_BATCH);
   });
 
   it('hot-reloads a newly promoted version with no restart and no failed request', async () => {

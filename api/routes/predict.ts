@@ -8,6 +8,11 @@ import type { FastifyReply } from 'fastify';
 import { featureVector, LoadedModel, PredictionInput } from '../../lib/model/serving';
 
 export const MAX_BATCH = 10_000;
+/**
+ * A full batch of realistic items (country names, customer ids) is 1-1.7 MB of JSON, over the
+ * API-wide body limit meant for single predictions: the batch route allows 400 bytes an item.
+ */
+export const BATCH_BODY_LIMIT = MAX_BATCH * 400;
 
 export const PredictRequest = Type.Object(
   {
@@ -68,6 +73,7 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   });
 
   fastify.post('/predict/batch', {
+    bodyLimit: BATCH_BODY_LIMIT,
     schema: { tags: ['predict'], summary: `Predict up to ${MAX_BATCH} lines at once`, body: BatchRequest, response: { 200: BatchResponse, ...errors } },
   }, async (request, reply) => {
     const loaded = modelOr503(reply);
