@@ -195,6 +195,19 @@ describe('API app', () => {
       assert.match(ui.body, /<html/i);
     });
 
+    it('closes its own Temporal connection cleanly while a health check to an unreachable server is still retrying', async () => {
+      const config = { ...loadConfig(), temporal: { ...loadConfig().temporal, address: '127.0.0.1:1' } };
+      const app = buildApp({ config, logger: false, warehouse: new FakeWarehouse(), healthCheckTimeoutMs: 200 });
+      await app.ready();
+      const body = (await app.inject({ method: 'GET', url: '/health' })).json();
+      assert.equal(body.checks.temporal.ok, false);
+      assert.match(body.checks.temporal.error, /no answer within 200 ms/);
+      await app.close();
+      // Before the fix the client's retry timer fired here on the closed channel and threw
+      // "Channel has been shut down" as an uncaught exception, which mocha reports as a failure.
+      await new Promise((r) => setTimeout(r, 1_500));
+    });
+
     it('does not close injected dependencies', async () => {
       const { app, warehouse } = await start();
       await app.close();

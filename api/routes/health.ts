@@ -51,7 +51,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (fast
       const { warehouse, temporal } = fastify;
       // The gRPC deadline cancels the call itself; runCheck's timer bounds everything else (e.g. connecting).
       const askTemporal = () =>
-        temporal.connection.withDeadline(Date.now() + checkTimeoutMs, () => temporal.workflowService.getSystemInfo({}));
+        fastify.trackTemporal(temporal.connection.withDeadline(Date.now() + checkTimeoutMs, () => temporal.workflowService.getSystemInfo({})));
       const [warehouseCheck, temporalCheck] = await Promise.all([
         runCheck(() => warehouse.query('SELECT 1 AS ok'), checkTimeoutMs),
         runCheck(askTemporal, checkTimeoutMs),
