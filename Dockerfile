@@ -26,6 +26,8 @@ ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=1536
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
+# The data volume mounts here; a fresh named volume takes this directory's owner, so node can write.
+RUN mkdir -p /var/lib/retailflow && chown node:node /var/lib/retailflow
 USER node
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/workers/main.js"]

@@ -142,6 +142,24 @@ def test_node_environment_is_complete_and_known(config):
         assert env["GOOGLE_APPLICATION_CREDENTIALS"] in mounts(config["services"][name]), "the key file is not mounted"
 
 
+WRITABLE_PATHS = ("DATA_DIR", "DUCKDB_PATH", "MODEL_STORE_DIR", "MODEL_INFO_PATH")
+
+
+def test_node_services_write_only_to_the_data_volume(config):
+    """The app image runs as node with /app owned by root: every path the code writes must be on the volume."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for name in NODE_SERVICES:
+        svc = config["services"][name]
+        env = svc["environment"]
+        volume_dirs = [target for target, source in mounts(svc).items() if not target.startswith("/run/secrets")]
+        for key in WRITABLE_PATHS:
+            assert env.get(key), f"{name}: {key} is not set (its default is under /app, not writable in the image)"
+            on_volume = any(env[key] == d or env[key].startswith(d.rstrip("/") + "/") for d in volume_dirs)
+            assert on_volume, f"{name}: {key}={env[key]} is not on a volume {volume_dirs}"
+        for d in volume_dirs:
+            assert f"chown node:node {d}" in dockerfile, f"the image does not create {d} for the node user"
+
+
 def published(svc: dict) -> dict[int, str]:
     """container port -> host IP it is published on (long or short syntax, as the validator prints it)."""
     out = {}
