@@ -110,6 +110,27 @@ describe('random forest learner (lib/model/forest)', () => {
       assert.ok(changed > 5, `only ${changed} of the x0 midpoints are thresholds`);
     });
 
+    it('builds the same table in a worker thread while the event loop keeps running', async function () {
+      this.timeout(60_000);
+      const data = synth(3000, 5, 11, friedman, 1);
+      for (let i = 0; i < data.features.length; i++) data.features[i] = Math.round(data.features[i] * 2) / 2;
+      const model = await trainForest(data, { nTrees: 40, minSamplesLeaf: 1, seed: 3, threads: 1 });
+      const x = edgeInputs(5, 5_000);
+      const walked = model.walkMany(x, 5_000);
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 1);
+      const started = performance.now();
+      const built = await model.compileOffThread().finally(() => clearInterval(ticker));
+      const ms = performance.now() - started;
+      assert.equal(built, true);
+      assert.equal(model.compiled, true);
+      const table = model.predictMany(x, 5_000);
+      for (let i = 0; i < 5_000; i++) assert.ok(Object.is(table[i], walked[i]), `row ${i}`);
+      // The filling (40 trees x 4M cells) took place elsewhere: this thread ticked through it.
+      assert.ok(ticks >= ms / 10, `${ticks} ticks in ${ms.toFixed(0)} ms`);
+      assert.equal(await model.compileOffThread(), true, 'a second call is a no-op');
+    });
+
     it('declines a grid larger than the cell limit and keeps walking the trees', async () => {
       const data = synth(2000, 5, 12, friedman, 1);
       const model = await trainForest(data, { nTrees: 5, minSamplesLeaf: 1, seed: 1, threads: 1 });

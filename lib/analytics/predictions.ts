@@ -207,7 +207,7 @@ export class WarehousePredictionScorer implements PredictionScorer {
     if (this.cached?.version !== version) {
       const entry = {
         version,
-        model: loadArtifact(this.warehouse, this.store, version).then(compiledModel),
+        model: loadArtifact(this.warehouse, this.store, version).then((bytes) => RandomForestModel.loadCompiled(bytes)),
       };
       // A failed load is not cached: the next call (an activity retry) tries again.
       entry.model.catch(() => {
@@ -248,11 +248,4 @@ export async function storeDayScores(wh: Warehouse, date: string, modelVersion: 
     actual_total: scores?.actualTotal ?? '0',
     scored_at: scoredAt,
   }]);
-}
-
-/** A backfill scores hundreds of days with one version: the threshold grid (~0.3 s once) beats walking the trees per day. */
-function compiledModel(bytes: Buffer): RandomForestModel {
-  const model = RandomForestModel.fromBuffer(bytes);
-  model.compile();
-  return model;
 }

@@ -27,6 +27,13 @@ export interface FlatForest {
 /** 4M cells = 32 MB of Float64: far above the revenue model's 0.7M, far below a server's memory. */
 export const DEFAULT_MAX_CELLS = 1 << 22;
 
+/** A built table as plain typed arrays, to move it between threads. */
+export interface TableParts {
+  cuts: Float64Array[];
+  strides: Int32Array;
+  cells: Float64Array;
+}
+
 export class ForestTable {
   private constructor(
     /** Per feature, the ascending distinct thresholds of its split nodes. */
@@ -34,6 +41,15 @@ export class ForestTable {
     private readonly strides: Int32Array,
     private readonly cells: Float64Array,
   ) {}
+
+  /** Adopts a table built elsewhere (another thread) by build(); no checks, it is our own output. */
+  static fromParts(parts: TableParts): ForestTable {
+    return new ForestTable(parts.cuts, parts.strides, parts.cells);
+  }
+
+  toParts(): TableParts {
+    return { cuts: this.cuts, strides: this.strides, cells: this.cells };
+  }
 
   get size(): number {
     return this.cells.length;

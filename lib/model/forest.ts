@@ -15,10 +15,9 @@
  *   right child Int32, and one Float64 that is the threshold of a split node or the value of a leaf.
  */
 import { mulberry32 } from '../random';
-import { DEFAULT_MAX_CELLS, FlatForest, ForestTable } from './forest-table';
-import * as fs from 'node:fs';
+import { DEFAULT_MAX_CELLS, FlatForest, ForestTable, TableParts } from './forest-table';
+import { workerEntry } from './worker-entry';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 export interface ForestParams {
@@ -383,6 +382,25 @@ export class RandomForestModel {
     return this.table !== undefined;
   }
 
+  /**
+   * compile() in a worker thread, so a server loading a new model keeps answering requests (the
+   * grid takes 0.3-0.5 s of CPU). The trees are copied to the worker; the table comes back
+   * transferred. Resolves to whether the table was built.
+   */
+  async compileOffThread(maxCells = DEFAULT_MAX_CELLS): Promise<boolean> {
+    if (this.table) return true;
+    const parts = await buildTableInWorker(this.flat(), maxCells);
+    this.table ??= parts ? ForestTable.fromParts(parts) : undefined;
+    return this.table !== undefined;
+  }
+
+  /** For servers: parse an artifact and compile it off the event loop (in this thread if a worker cannot start). */
+  static async loadCompiled(buf: Buffer): Promise<RandomForestModel> {
+    const model = RandomForestModel.fromBuffer(buf);
+    await model.compileOffThread().catch(() => model.compile());
+    return model;
+  }
+
   get compiled(): boolean {
     return this.table !== undefined;
   }
@@ -531,16 +549,6 @@ function resolve(params: ForestParams, d: number): ResolvedParams {
   return { nTrees, maxDepth, minSamplesLeaf, seed, mtry: Math.max(1, Math.min(d, Math.round(frac * d))) };
 }
 
-function workerScript(): { file: string; eval: boolean; env: NodeJS.ProcessEnv } {
-  const js = path.join(__dirname, 'forest-worker.js');
-  if (!__filename.endsWith('.ts') && fs.existsSync(js)) return { file: js, eval: false, env: process.env };
-  const ts = path.join(__dirname, 'forest-worker.ts');
-  // Worker refuses a .ts entry point; register ts-node (transpile only) and require it.
-  const tsNode = require.resolve('ts-node', { paths: [__dirname, process.cwd()] });
-  const code = `require(${JSON.stringify(tsNode)}).register({ transpileOnly: true }); require(${JSON.stringify(ts)});`;
-  return { file: code, eval: true, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } };
-}
-
 export async function trainForest(
   data: TrainingData,
   params: ForestParams,
@@ -580,7 +588,7 @@ export interface WorkerInit {
 export type WorkerReply = { tree: number; feature: Int16Array; right: Int32Array; value: Float64Array } | { error: string };
 
 function trainInWorkers(data: BinnedData, job: TreeJob, nTrees: number, threads: number, onTree: (t: number, tree: TreeArrays) => void): Promise<void> {
-  const script = workerScript();
+  const script = workerEntry('forest-worker');
   const workerData: WorkerInit = { data, job: { ...job, maxDepth: Number.isFinite(job.maxDepth) ? job.maxDepth : 1e9 } };
   return new Promise<void>((resolvePromise, reject) => {
     let next = 0;
@@ -632,5 +640,34 @@ function trainInWorkers(data: BinnedData, job: TreeJob, nTrees: number, threads:
       });
       feed(w);
     }
+  });
+}
+
+export interface TableJob {
+  forest: FlatForest;
+  maxCells: number;
+}
+
+export type TableReply = { parts: TableParts | null } | { error: string };
+
+function buildTableInWorker(forest: FlatForest, maxCells: number): Promise<TableParts | undefined> {
+  const script = workerEntry('forest-table-worker');
+  const job: TableJob = { forest, maxCells };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(script.file, { eval: script.eval, workerData: job, env: script.env });
+    let settled = false;
+    worker.once('message', (reply: TableReply) => {
+      settled = true;
+      void worker.terminate();
+      if ('error' in reply) reject(new Error(`forest table worker failed: ${reply.error}`));
+      else resolve(reply.parts ?? undefined);
+    });
+    worker.once('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`forest table worker exited with code ${code} before replying`));
+    });
   });
 }

@@ -86,9 +86,8 @@ export class ServingModel {
         return;
       }
       if (promoted.version === this.loaded?.version) return;
-      const model = RandomForestModel.fromBuffer(await loadArtifact(this.warehouse, this.store, promoted.version));
-      // Built before the swap, so no request waits for it (~0.3 s for the default model).
-      model.compile();
+      // Compiled before the swap and off the event loop (0.3-0.5 s of CPU), so no request waits for it.
+      const model = await RandomForestModel.loadCompiled(await loadArtifact(this.warehouse, this.store, promoted.version));
       this.loaded = { version: promoted.version, model, loadedAt: new Date() };
       this.lastError = undefined;
       this.onSwap(this.loaded);
