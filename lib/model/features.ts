@@ -19,7 +19,7 @@
  * agree (2011-12-09, a Friday, is 4).
  */
 import type { Params, Warehouse } from '../warehouse/types';
-import { InvalidDateError } from '../analytics/daily';
+import { assertIsoDate } from '../analytics/daily';
 
 export type Split = 'train' | 'test';
 
@@ -132,7 +132,7 @@ export function featureSql(backend: Warehouse['backend'], split: Split, pageSize
 
 /** Training or test examples, in orders_raw key order (deterministic). */
 export async function extractTrainingSet(wh: Warehouse, opts: ExtractOptions): Promise<TrainingSet> {
-  assertBoundary(opts.boundary);
+  assertIsoDate(opts.boundary, 'boundary');
   const flags = opts.flags ?? true;
   const pageSize = opts.pageSize ?? 100_000;
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error(`pageSize must be a positive integer, got ${pageSize}`);
@@ -211,7 +211,7 @@ export function dayLinesSql(backend: Warehouse['backend']): string {
  * so one query. No invoice of the data spans two days, so the day's invoice total is the target.
  */
 export async function extractDayLines(wh: Warehouse, date: string): Promise<DayLines> {
-  assertBoundary(date, 'date');
+  assertIsoDate(date);
   const featureNames: string[] = [...BASE_FEATURES, ...FLAG_FEATURES];
   const d = featureNames.length;
   const rows = await wh.query<DayLineRow>(dayLinesSql(wh.backend), { date });
@@ -228,9 +228,3 @@ export async function extractDayLines(wh: Warehouse, date: string): Promise<DayL
   };
 }
 
-function assertBoundary(date: string, what = 'boundary'): void {
-  const d = /^\d{4}-\d{2}-\d{2}$/.test(date) ? new Date(`${date}T00:00:00Z`) : undefined;
-  if (!d || Number.isNaN(d.getTime()) || !d.toISOString().startsWith(date)) {
-    throw new InvalidDateError(`${what} must be a calendar date YYYY-MM-DD, got "${date}"`);
-  }
-}
