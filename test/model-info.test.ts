@@ -64,7 +64,7 @@ const EXPECTED = `<!-- Generated from the model registry (lib/model/model-info.t
 | holdout R² | 0.4200 |
 | baseline: line revenue | MSE 4,000,000.00, MAE 900.50 |
 | baseline: training mean | MSE 3,500,000.00, MAE 800.25 |
-| artifact | \`${A}.rfm\`, 26,012,345 bytes (24.8 MB) |
+| artifact | \`${A}.rfm\`, 26,012,345 bytes (26.0 MB) |
 | artifact SHA-256 | \`${'aaaaaaaa'.repeat(8)}\` |
 | note | test model ${A} |
 
@@ -72,9 +72,9 @@ const EXPECTED = `<!-- Generated from the model registry (lib/model/model-info.t
 
 | version | status | created | holdout MAE | holdout MSE | R² | line-revenue MAE | training-mean MAE | train rows | test rows | artifact |
 |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
-| \`${C}\` | retired | 2026-11-24T12:00:00.000Z | 150.00 | 67,500.00 | 0.4200 | 900.50 | 800.25 | 421,624 | 108,480 | 89.0 MB |
-| \`${B}\` | registered | 2026-11-24T11:00:00.000Z | 90.00 | 24,300.00 | 0.4200 | 900.50 | 800.25 | 421,624 | 108,480 | 24.8 MB |
-| \`${A}\` | **promoted** | 2026-11-24T10:00:00.000Z | 1,450.12 | 6,308,573.63 | 0.4200 | 900.50 | 800.25 | 421,624 | 108,480 | 24.8 MB |
+| \`${C}\` | retired | 2026-11-24T12:00:00.000Z | 150.00 | 67,500.00 | 0.4200 | 900.50 | 800.25 | 421,624 | 108,480 | 93.3 MB |
+| \`${B}\` | registered | 2026-11-24T11:00:00.000Z | 90.00 | 24,300.00 | 0.4200 | 900.50 | 800.25 | 421,624 | 108,480 | 26.0 MB |
+| \`${A}\` | **promoted** | 2026-11-24T10:00:00.000Z | 1,450.12 | 6,308,573.63 | 0.4200 | 900.50 | 800.25 | 421,624 | 108,480 | 26.0 MB |
 
 ### Promotions (newest first)
 

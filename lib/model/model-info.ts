@@ -55,8 +55,9 @@ export function formatNumber(x: number, digits = 2): string {
   return `${x < 0 && Number(Math.abs(x).toFixed(digits)) !== 0 ? '-' : ''}${grouped}${frac ? `.${frac}` : ''}`;
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/** Decimal megabytes, as the artifact-size goal, the bench and the size gate count them. */
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 /** Table cells: no pipes or line breaks from free text (notes, reasons). */
@@ -85,7 +86,7 @@ function promotedSection(m: ModelVersion): string[] {
     ['holdout R²', formatNumber(m.metrics.r2, 4)],
     ['baseline: line revenue', `MSE ${formatNumber(m.baselines.lineRevenue.mse)}, MAE ${formatNumber(m.baselines.lineRevenue.mae)}`],
     ['baseline: training mean', `MSE ${formatNumber(m.baselines.trainMean.mse)}, MAE ${formatNumber(m.baselines.trainMean.mae)}`],
-    ['artifact', `${code(baseName(m.artifact.path))}, ${formatNumber(m.artifact.bytes, 0)} bytes (${mib(m.artifact.bytes)})`],
+    ['artifact', `${code(baseName(m.artifact.path))}, ${formatNumber(m.artifact.bytes, 0)} bytes (${megabytes(m.artifact.bytes)})`],
     ['artifact SHA-256', code(m.artifact.sha256)],
     ['note', m.note ? cell(m.note) : '-'],
   ];
@@ -117,7 +118,7 @@ function versionsSection(models: ModelVersion[], maxVersions: number): string[] 
       formatNumber(m.baselines.trainMean.mae),
       formatNumber(m.data.trainRows, 0),
       formatNumber(m.data.testRows, 0),
-      mib(m.artifact.bytes),
+      megabytes(m.artifact.bytes),
     ].join(' | ')} |`),
   ];
   const more = models.length - shown.length;
