@@ -126,7 +126,7 @@ describe('@integration CLI: analytics against Temporal', function () {
     const report = await cli(['dq', 'report', '--from', '2010-11-30', '--to', '2010-12-02'], { ...env, DUCKDB_PATH: path.join(dir, 'w.duckdb') });
     assert.equal(report.code, 0, report.err);
     assert.match(report.out, /^date\s+worst\s+fail\s+warn/m);
-    assert.match(report.out, /^2010-12-01  (pass|warn)\s+0\s+\d+/m);
+    assert.match(report.out, /^2010-12-01 {2}(pass|warn)\s+0\s+\d+/m);
     const none = await cli(['dq', 'report', '--from', '2009-01-01', '--to', '2009-01-31'], { ...env, DUCKDB_PATH: path.join(dir, 'w.duckdb') });
     assert.equal(none.code, 1);
     assert.match(none.err, /no data-quality results between 2009-01-01 and 2009-01-31/);

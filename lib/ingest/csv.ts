@@ -53,7 +53,7 @@ export async function* readCsvRecords(text: AsyncIterable<string | Buffer> | Ite
     }
     carry = data.slice(start);
   }
-  if (carry.length > 0) yield parseRecord(stripCr(carry), ++lineNo);
+  if (carry.length > 0) yield parseRecord(stripCr(carry), lineNo + 1);
 }
 
 function stripCr(line: string): string {
