@@ -7,7 +7,7 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyReply, type FastifyRequest, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT, type Config } from '../lib/config';
@@ -17,6 +17,7 @@ import swaggerPlugin from './plugins/swagger';
 import temporalPlugin from './plugins/temporal';
 import warehousePlugin from './plugins/warehouse';
 import modelPlugin from './plugins/model';
+import requestLogPlugin, { type RequestLogOptions } from './plugins/request-log';
 import healthRoutes from './routes/health';
 import predictRoutes from './routes/predict';
 import metricsRoutes from './routes/metrics';
@@ -33,12 +34,23 @@ export interface AppOptions {
   modelReloadIntervalMs?: number;
   /** Upper bound for each /health dependency check; default 2 s. */
   healthCheckTimeoutMs?: number;
+  /** Request logging (api/plugins/request-log.ts); default from config.logs (API_ACCESS_LOG, API_SLOW_REQUEST_MS, API_SUMMARY_INTERVAL_MS). */
+  requestLog?: Partial<RequestLogOptions>;
 }
 
 export function buildApp(options: AppOptions) {
   const { config } = options;
+  const requestLog: RequestLogOptions = {
+    accessLog: config.logs.apiAccessLog,
+    slowRequestMs: config.logs.apiSlowRequestMs,
+    summaryIntervalMs: config.logs.apiSummaryIntervalMs,
+    ...options.requestLog,
+  };
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
+    // Two info lines per request would fill the log of a busy API: errors, slow requests and a
+    // periodic summary are logged instead (api/plugins/request-log.ts). API_ACCESS_LOG=true restores them.
+    logController: new LogController({ disableRequestLogging: !requestLog.accessLog }),
     bodyLimit: config.api.bodyLimit,
     // Reject what the schema does not allow instead of silently reshaping the input.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
@@ -48,6 +60,7 @@ export function buildApp(options: AppOptions) {
   app.addSchema(ErrorResponse);
   app.register(swaggerPlugin, { version: packageVersion() });
   app.register(metricsPlugin);
+  app.register(requestLogPlugin, requestLog);
   app.register(warehousePlugin, { config, warehouse: options.warehouse });
   app.register(temporalPlugin, { config, temporal: options.temporal });
   app.register(modelPlugin, { config, reloadIntervalMs: options.modelReloadIntervalMs });
@@ -91,6 +104,7 @@ async function handleError(error: unknown, request: FastifyRequest, reply: Fasti
     { err: error, method: request.method, url: request.url, params: request.params, query: request.query },
     'unhandled error',
   );
+  request.errorLogged = true; // the request log adds no second line for it
   return reply.code(500).send({ message: 'Internal Server Error' });
 }
 

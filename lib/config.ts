@@ -80,6 +80,8 @@ export interface Config {
   /** Where generated outputs (CSV reports, dataset summary) go. */
   dataDir: string;
   logLevel: string;
+  /** Log rotation of npm start's processes (RUN_DIR/logs) and the API's request logging; see .env.example. */
+  logs: { maxBytes: number; maxFiles: number; apiAccessLog: boolean; apiSlowRequestMs: number; apiSummaryIntervalMs: number };
 }
 
 export function loadConfig(): Config {
@@ -140,6 +142,13 @@ export function loadConfig(): Config {
     dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
     dataDir: path.resolve(root, str('DATA_DIR', 'data')),
     logLevel: str('LOG_LEVEL', 'info'),
+    logs: {
+      maxBytes: int('LOG_MAX_BYTES', 10 * 1024 * 1024),
+      maxFiles: int('LOG_MAX_FILES', 5),
+      apiAccessLog: oneOf('API_ACCESS_LOG', ['true', 'false'] as const, 'false') === 'true',
+      apiSlowRequestMs: int('API_SLOW_REQUEST_MS', 500),
+      apiSummaryIntervalMs: int('API_SUMMARY_INTERVAL_MS', 60_000),
+    },
   };
 }
 

@@ -1,14 +1,33 @@
 /**
  * `npm start`: the whole platform on loopback, in order, each waited for until healthy:
- * Temporal dev server -> Pub/Sub emulator -> worker -> API. Ctrl-C (or SIGTERM) stops them in
- * reverse order; a second Ctrl-C kills them at once. If any process dies, the rest are stopped
- * and the exit code is 1. Logs: RUN_DIR/logs/<name>.log; child PIDs while running: RUN_DIR/stack.json.
+ * Temporal dev server -> Pub/Sub emulator -> worker -> API -> consumer. Ctrl-C (or SIGTERM) stops
+ * them in reverse order; a second Ctrl-C kills them at once.
+ *
+ * Self-healing: a part that exits after it was ready is restarted (1 s, doubling to 30 s) and
+ * health-checked again; after 5 exits within 60 s (a crash loop) it is left crashed and reported
+ * while the rest keep running. The worker and the consumer are restarted after the Pub/Sub
+ * emulator was, because the emulator keeps topics and subscriptions in memory. A part that fails
+ * its first start stops everything (exit code 1).
+ *
+ * Logs: RUN_DIR/logs/<name>.log, rotated by size (LOG_MAX_BYTES x LOG_MAX_FILES), plus stack.log
+ * for restarts. Status while running (typed: StackStatus in lib/process/status.ts): RUN_DIR/stack.json.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, type Config } from '../lib/config';
 import { pubsubEmulatorSpec } from '../lib/emulators';
-import { isPortFree, parseHostPort, Supervisor, type ChildSpec, type HostPort } from '../lib/process/supervisor';
+import { LogSink } from '../lib/process/output';
+import { writeStackStatus, type StackEndpoints, type StackStatus } from '../lib/process/status';
+import {
+  DEFAULT_RESTART_POLICY,
+  isPortFree,
+  parseHostPort,
+  Supervisor,
+  type ChildSpec,
+  type ChildStatus,
+  type HostPort,
+  type LogRotation,
+} from '../lib/process/supervisor';
 import { searchAttributeCliArgs } from '../lib/temporal/search-attributes';
 import { toolPath } from '../lib/tools';
 
@@ -24,7 +43,11 @@ Starts the local platform and waits until each part is healthy:
   2. Pub/Sub emulator
   3. worker (node dist/workers/main.js)
   4. API (node dist/api/server.js)
-Ctrl-C stops everything (a second Ctrl-C kills it at once). Exit code 1 if a part fails.
+  5. stream consumer (node dist/workers/consumer.js)
+Ctrl-C stops everything (a second Ctrl-C kills it at once). A part that exits later is
+restarted (backoff 1 s doubling to 30 s; after 5 exits within 60 s it is left crashed and the
+rest keep running); states, restarts and last exits are in RUN_DIR/stack.json. Exit code 1 if
+a part fails to start, or if one was left crashed.
 
 Environment (defaults in brackets):
   RUN_DIR              state and logs [run]
@@ -36,6 +59,8 @@ Environment (defaults in brackets):
   API_HOST, API_PORT   API bind address [127.0.0.1:3000]
   WORKER_METRICS_HOST, WORKER_METRICS_PORT   worker Prometheus endpoint [127.0.0.1:9464]
   WORKER_HEALTH_HOST, WORKER_HEALTH_PORT     worker health endpoint [127.0.0.1:9465]
+  STREAM_HEALTH_PORT, STREAM_METRICS_PORT    consumer endpoints [9466, 9467]
+  LOG_MAX_BYTES, LOG_MAX_FILES               log rotation per process [10485760 bytes x 5 files]
   TEMPORAL_CLI_PATH, PUBSUB_EMULATOR_BIN     tool overrides (default .tools/bin/*)
 `;
 
@@ -113,6 +138,7 @@ function temporalSpec(config: Config, endpoints: Endpoints, env: NodeJS.ProcessE
     ],
     readyTimeoutMs: 60_000,
     stopGraceMs: 10_000,
+    restart: DEFAULT_RESTART_POLICY, // its state is in the SQLite file: clients reconnect, nobody restarts with it
   };
 }
 
@@ -123,9 +149,13 @@ interface NodeProcess {
   healthUrl: string;
   env: NodeJS.ProcessEnv;
   stopGraceMs: number;
+  restartWith?: string[];
 }
 
-function nodeSpec({ name, script, healthUrl, env, stopGraceMs }: NodeProcess): ChildSpec {
+/** The Pub/Sub emulator (pstest) keeps topics and subscriptions in memory: after it restarts, its clients must create them again. */
+const KEEPS_STATE_IN_PUBSUB = ['pubsub-emulator'];
+
+function nodeSpec({ name, script, healthUrl, env, stopGraceMs, restartWith }: NodeProcess): ChildSpec {
   const scriptPath = path.resolve(__dirname, '..', script);
   if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} is missing: run "npm run build" first`);
   return {
@@ -137,6 +167,8 @@ function nodeSpec({ name, script, healthUrl, env, stopGraceMs }: NodeProcess): C
     // The worker bundles workflow code with webpack before it polls: slow on a small machine.
     readyTimeoutMs: 120_000,
     stopGraceMs,
+    restart: DEFAULT_RESTART_POLICY,
+    ...(restartWith ? { restartWith } : {}),
   };
 }
 
@@ -144,7 +176,7 @@ function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv
   const { api, workerHealth, pubsub, streamHealth } = endpoints;
   return [
     temporalSpec(config, endpoints, env),
-    pubsubEmulatorSpec(pubsub.host, pubsub.port, env),
+    { ...pubsubEmulatorSpec(pubsub.host, pubsub.port, env), restart: DEFAULT_RESTART_POLICY },
     nodeSpec({
       name: 'worker',
       script: 'workers/main.js',
@@ -152,11 +184,21 @@ function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv
       env,
       // Longer than the worker's shutdownForceTime (45 s), so a draining worker is never SIGKILLed early.
       stopGraceMs: 50_000,
+      // Its activities create the topics they publish to once per process.
+      restartWith: KEEPS_STATE_IN_PUBSUB,
     }),
     // Longer than the API's close-with-grace delay (10 s).
     nodeSpec({ name: 'api', script: 'api/server.js', healthUrl: `http://${api.host}:${api.port}/health`, env, stopGraceMs: 15_000 }),
     // Longer than the consumer's drain timeout (25 s).
-    nodeSpec({ name: 'consumer', script: 'workers/consumer.js', healthUrl: `http://${streamHealth.host}:${streamHealth.port}/health`, env, stopGraceMs: 30_000 }),
+    nodeSpec({
+      name: 'consumer',
+      script: 'workers/consumer.js',
+      healthUrl: `http://${streamHealth.host}:${streamHealth.port}/health`,
+      env,
+      stopGraceMs: 30_000,
+      // It creates its topics and subscriptions at start.
+      restartWith: KEEPS_STATE_IN_PUBSUB,
+    }),
   ];
 }
 
@@ -175,12 +217,13 @@ function banner(config: Config, endpoints: Endpoints, seconds: number): string {
     `  Worker health     ${url(endpoints.workerHealth, '/health')}`,
     `  Stream consumer   ${url(endpoints.streamHealth, '/health')}   (metrics: ${url(endpoints.streamMetrics, '/metrics')})`,
     `  Logs              ${path.join(config.runDir, 'logs')}`,
+    `  Status            ${path.join(config.runDir, 'stack.json')}   (parts restart on their own)`,
     'Press Ctrl-C to stop.',
   ].join('\n');
 }
 
 /** Resolves on the first SIGINT/SIGTERM/SIGHUP (after asking the supervisor to stop); a second one kills. */
-function stopOnSignals(supervisor: Supervisor): { requested: () => boolean; signalled: Promise<NodeJS.Signals> } {
+function stopOnSignals(supervisor: Supervisor, onStop: () => void): { requested: () => boolean; signalled: Promise<NodeJS.Signals> } {
   let received: NodeJS.Signals | undefined;
   let receivedAt = 0;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -195,6 +238,7 @@ function stopOnSignals(supervisor: Supervisor): { requested: () => boolean; sign
       received = signal;
       receivedAt = Date.now();
       console.log(`[stack] ${signal}: stopping (Ctrl-C again to kill at once)…`);
+      onStop();
       void supervisor.stop(); // also aborts a start that is still waiting for readiness
       resolve(signal);
     };
@@ -213,6 +257,75 @@ async function startAll(supervisor: Supervisor, specs: ChildSpec[], stopRequeste
   }
 }
 
+function statusEndpoints(config: Config, endpoints: Endpoints): StackEndpoints {
+  const hostPort = ({ host, port }: HostPort): string => `${host}:${port}`;
+  const url = (hp: HostPort, suffix = ''): string => `http://${hostPort(hp)}${suffix}`;
+  return {
+    temporalGrpc: hostPort(endpoints.temporalGrpc),
+    temporalUi: url(endpoints.temporalUi),
+    pubsubEmulator: hostPort(endpoints.pubsub),
+    api: url(endpoints.api),
+    apiDocs: url(endpoints.api, '/docs'),
+    workerMetrics: url(endpoints.workerMetrics, '/metrics'),
+    workerHealth: url(endpoints.workerHealth, '/health'),
+    consumerHealth: url(endpoints.streamHealth, '/health'),
+    consumerMetrics: url(endpoints.streamMetrics, '/metrics'),
+    logs: path.join(config.runDir, 'logs'),
+  };
+}
+
+/** RUN_DIR/stack.json: rewritten (atomically) on every change of a part, removed on a clean stop. */
+class StatusFile {
+  private state: StackStatus['state'] = 'starting';
+  private parts: ChildStatus[] = [];
+  private removed = false;
+  private failedOnce = false;
+
+  constructor(
+    readonly file: string,
+    private readonly startedAt: Date,
+    private readonly endpoints: StackEndpoints,
+  ) {}
+
+  update(change: { parts?: ChildStatus[]; state?: StackStatus['state'] }): void {
+    this.parts = change.parts ?? this.parts;
+    this.state = change.state ?? this.state;
+    if (this.removed) return;
+    const status: StackStatus = {
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: new Date().toISOString(),
+      state: this.state,
+      endpoints: this.endpoints,
+      parts: this.parts,
+    };
+    try {
+      writeStackStatus(this.file, status);
+    } catch (err) {
+      if (!this.failedOnce) console.error(`[stack] cannot write ${this.file}: ${err instanceof Error ? err.message : String(err)}`);
+      this.failedOnce = true;
+    }
+  }
+
+  remove(): void {
+    this.removed = true;
+    fs.rmSync(this.file, { force: true });
+  }
+}
+
+/** Restarts and crash reports: printed, and kept in RUN_DIR/logs/stack.log (rotated like the others). */
+function eventLog(logDir: string, rotation: LogRotation): { write: (message: string) => void; close: () => Promise<void> } {
+  const sink = new LogSink(path.join(logDir, 'stack.log'), rotation, (err) => console.error(`[stack] cannot write stack.log: ${err.message}`));
+  return {
+    write: (message) => {
+      const text = `[stack] ${message}`;
+      console.log(text);
+      sink.write(`${new Date().toISOString()} ${text}\n`);
+    },
+    close: () => sink.close(),
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
@@ -222,41 +335,55 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown arguments: ${argv.join(' ')}\n\n${HELP}`);
     return 2;
   }
+  const startedAt = new Date();
   // Google client libraries otherwise probe the GCE metadata server, which is not reachable here.
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.PUBSUB_EMULATOR_HOST ||= DEFAULT_PUBSUB_EMULATOR_HOST;
   const config = loadConfig();
   const endpoints = endpointsOf(config);
-  fs.mkdirSync(path.join(config.runDir, 'logs'), { recursive: true });
+  const logDir = path.join(config.runDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
   // Children read the same settings; RUN_DIR is made absolute so they agree on it whatever their cwd.
   const env: NodeJS.ProcessEnv = { ...process.env, RUN_DIR: config.runDir };
   const specs = stackSpecs(config, endpoints, env);
+  const rotation: LogRotation = { maxBytes: config.logs.maxBytes, maxFiles: config.logs.maxFiles };
   await assertPortsFree(endpoints, config.runDir);
 
-  const supervisor = new Supervisor({ logDir: path.join(config.runDir, 'logs') });
-  const stop = stopOnSignals(supervisor);
-  const stateFile = path.join(config.runDir, 'stack.json');
+  const events = eventLog(logDir, rotation);
+  const status = new StatusFile(path.join(config.runDir, 'stack.json'), startedAt, statusEndpoints(config, endpoints));
+  const supervisor = new Supervisor({
+    logDir,
+    logRotation: rotation,
+    report: events.write,
+    onChange: (parts) => status.update({ parts }),
+  });
+  status.update({});
+  const stop = stopOnSignals(supervisor, () => status.update({ state: 'stopping' }));
+  const finish = async (code: number): Promise<number> => {
+    const crashed = supervisor.status().filter((part) => part.state === 'crashed').map((part) => part.name);
+    await supervisor.stop();
+    status.remove();
+    const failed = code !== 0 || crashed.length > 0;
+    const why = crashed.length > 0 ? ` (${crashed.join(', ')} crashed and ${crashed.length > 1 ? 'were' : 'was'} not restarted)` : failed ? ' (after a failure)' : '';
+    events.write(`stopped${why}`);
+    await events.close();
+    return failed ? 1 : 0;
+  };
   try {
     await startAll(supervisor, specs, stop.requested);
   } catch (err) {
-    if (stop.requested()) return finish(supervisor, stateFile, 0);
+    if (stop.requested()) return finish(0);
     process.stdout.write('failed\n');
     console.error(`[stack] ${err instanceof Error ? err.message : String(err)}`);
-    return finish(supervisor, stateFile, 1);
+    return finish(1);
   }
-  if (stop.requested()) return finish(supervisor, stateFile, 0);
+  if (stop.requested()) return finish(0);
 
-  fs.writeFileSync(stateFile, `${JSON.stringify({ pid: process.pid, children: supervisor.children }, null, 2)}\n`);
+  status.update({ state: 'up' });
   console.log(banner(config, endpoints, process.uptime()));
+  // Parts restart on their own; only a part without a restart policy (none here) ends the stack.
   const outcome = await Promise.race([stop.signalled, supervisor.crashed]);
-  return finish(supervisor, stateFile, typeof outcome === 'string' ? 0 : 1);
-}
-
-async function finish(supervisor: Supervisor, stateFile: string, code: number): Promise<number> {
-  await supervisor.stop();
-  fs.rmSync(stateFile, { force: true });
-  console.log(`[stack] stopped${code === 0 ? '' : ' (after a failure)'}`);
-  return code;
+  return finish(typeof outcome === 'string' ? 0 : 1);
 }
 
 main(process.argv.slice(2)).then(

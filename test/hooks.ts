@@ -9,12 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bigqueryEmulatorSpec, pubsubEmulatorSpec } from '../lib/emulators';
+import { bigqueryEmulatorSpec, pubsubEmulatorPort, pubsubEmulatorSpec, temporalTestServerSpec } from '../lib/emulators';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
 import type { EventBus } from '../lib/eventbus/types';
-import { freePort, Supervisor } from '../lib/process/supervisor';
-import { SEARCH_ATTRIBUTE_KEYS } from '../lib/temporal/search-attributes';
-import { toolPath } from '../lib/tools';
+import { Supervisor, withFreePorts } from '../lib/process/supervisor';
 import { blockedAttempts, installNetworkGuard } from './support/network-guard';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -50,21 +48,22 @@ export function services(): TestServices {
 
 async function startServices(): Promise<TestServices> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-test-'));
-  supervisor = new Supervisor({ logDir, stopGraceMs: 5_000 });
-  const [pubsubPort, bigqueryPort, bigqueryGrpcPort] = [await freePort(), await freePort(), await freePort()];
-  const temporalPromise = TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: toolPath('temporal') },
-      ip: '127.0.0.1',
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
-  await Promise.all([
-    supervisor.start(pubsubEmulatorSpec('127.0.0.1', pubsubPort)),
-    supervisor.start(bigqueryEmulatorSpec('127.0.0.1', bigqueryPort, bigqueryGrpcPort, { project: 'retailflow-test' })),
-  ]);
-  const temporal = await temporalPromise;
+/**
+ * A port picked free can be taken by another process before the server binds it (other test runs
+ * share the machine). The Pub/Sub emulator binds port 0 and reports its port; the others start
+ * again on new ports when their output says "address already in use" (withFreePorts).
+ */
+  const sup = (supervisor = new Supervisor({ logDir, stopGraceMs: 5_000 }));
+  const onRetry = (name: string) => (err: unknown) => console.warn(`[test hooks] ${name}: a port was taken, retrying on another: ${String(err).split('\n')[0]}`);
+  const temporalStart = withFreePorts(1, async ([port]) => (await sup.start(temporalTestServerSpec('127.0.0.1', port)), port), { onRetry: onRetry('temporal') });
+  const pubsubStart = sup.start(pubsubEmulatorSpec('127.0.0.1', 0)).then(() => pubsubEmulatorPort(sup.outputOf('pubsub-emulator')));
+  const bigqueryStart = withFreePorts(
+    2,
+    async ([port, grpcPort]) => (await sup.start(bigqueryEmulatorSpec('127.0.0.1', port, grpcPort, { project: 'retailflow-test' })), port),
+    { onRetry: onRetry('bigquery-emulator') },
+  );
+  const [temporalPort, pubsubPort, bigqueryPort] = await Promise.all([temporalStart, pubsubStart, bigqueryStart]);
+  const temporal = await TestWorkflowEnvironment.createFromExistingServer({ address: `127.0.0.1:${temporalPort}`, namespace: 'default' });
   process.env.PUBSUB_EMULATOR_HOST = `127.0.0.1:${pubsubPort}`;
   process.env.BIGQUERY_EMULATOR_HOST = `127.0.0.1:${bigqueryPort}`;
   process.env.TEMPORAL_ADDRESS = temporal.address;

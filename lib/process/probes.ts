@@ -2,7 +2,6 @@
  * Readiness probes: each answers "is it ready yet?" once, quickly, without throwing.
  * The supervisor polls them until all pass or a deadline expires.
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 
@@ -11,10 +10,9 @@ export type ReadinessProbe =
   | { type: 'http'; url: string; /** Default 200. */ status?: number }
   | { type: 'logLine'; pattern: RegExp };
 
-/** Where a probe may look: the child's log, from the byte offset where this run started writing. */
+/** Where a probe may look: what this run of the child printed (not earlier runs in its log file). */
 export interface ProbeContext {
-  logPath: string;
-  logOffset: number;
+  output: () => string;
 }
 
 const ATTEMPT_TIMEOUT_MS = 2_000;
@@ -37,7 +35,7 @@ export function probeOnce(probe: ReadinessProbe, context: ProbeContext): Promise
     case 'http':
       return httpStatus(probe.url, ATTEMPT_TIMEOUT_MS).then((status) => status === (probe.status ?? 200));
     case 'logLine':
-      return Promise.resolve(probe.pattern.test(readFrom(context.logPath, context.logOffset)));
+      return Promise.resolve(probe.pattern.test(context.output()));
   }
 }
 
@@ -64,26 +62,4 @@ export function httpStatus(url: string, timeoutMs: number): Promise<number> {
     request.once('timeout', () => request.destroy());
     request.once('error', () => resolve(0));
   });
-}
-
-function readFrom(filePath: string, offset: number): string {
-  try {
-    const fd = fs.openSync(filePath, 'r');
-    try {
-      const length = Math.max(0, fs.fstatSync(fd).size - offset);
-      const buffer = Buffer.alloc(length);
-      fs.readSync(fd, buffer, 0, length, offset);
-      return buffer.toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
-}
-
-/** The last `lines` lines a child wrote since `offset` (reads at most the last 64 KiB). */
-export function logTail(filePath: string, offset: number, lines: number): string[] {
-  const text = readFrom(filePath, offset).slice(-64 * 1024);
-  return text.split(/\r?\n/).filter((line) => line.trim() !== '').slice(-lines);
 }
