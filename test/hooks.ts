@@ -46,13 +46,13 @@ export function services(): TestServices {
   return started;
 }
 
-async function startServices(): Promise<TestServices> {
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-test-'));
 /**
  * A port picked free can be taken by another process before the server binds it (other test runs
  * share the machine). The Pub/Sub emulator binds port 0 and reports its port; the others start
  * again on new ports when their output says "address already in use" (withFreePorts).
  */
+async function startServices(): Promise<TestServices> {
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-test-'));
   const sup = (supervisor = new Supervisor({ logDir, stopGraceMs: 5_000 }));
   const onRetry = (name: string) => (err: unknown) => console.warn(`[test hooks] ${name}: a port was taken, retrying on another: ${String(err).split('\n')[0]}`);
   const temporalStart = withFreePorts(1, async ([port]) => (await sup.start(temporalTestServerSpec('127.0.0.1', port)), port), { onRetry: onRetry('temporal') });
