@@ -6,7 +6,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY lib lib
 COPY activities activities
 COPY workflows workflows
@@ -14,9 +14,8 @@ COPY workers workers
 COPY api api
 COPY scripts scripts
 COPY tools tools
-COPY test test
-COPY bench bench
-# npm run build: tsc, then the workflow bundle the worker loads instead of bundling at start.
+COPY clients clients
+# npm run build (tsconfig.build.json: no tests, no benches): tsc, then the workflow bundle the worker loads instead of bundling at start.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS app

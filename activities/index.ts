@@ -16,7 +16,9 @@ import { writeDailyMetricsCsv } from '../lib/analytics/report-csv';
 import type { Config } from '../lib/config';
 import type { EventBus } from '../lib/eventbus/types';
 import { loadOrdersFile, LoadResult } from '../lib/ingest/load';
-import { DatasetSummary, summarizeOrders, writeSummaryCsv } from '../lib/summary';
+import { summarizeOrders, writeSummaryCsv } from '../lib/summary';
+import type { IngestInput, SummaryOutput } from '../lib/temporal/contract';
+import { topicEnsurer } from '../lib/eventbus/topics';
 import type { Warehouse } from '../lib/warehouse/types';
 import { createQualityActivities } from './quality';
 import { createModelActivities } from './model';
@@ -27,17 +29,6 @@ export interface ActivityDeps {
   eventBus: EventBus;
   /** Scores each day with the promoted model (workers pass createPredictionScorer); without it daily runs report "no-model". */
   scorer?: PredictionScorer;
-}
-
-export interface LoadOrdersInput {
-  /** Defaults to DATA_CSV. */
-  file?: string;
-  force?: boolean;
-}
-
-export interface SummaryOutput {
-  summary: DatasetSummary;
-  csvPath: string;
 }
 
 export interface StoreReportInput {
@@ -58,17 +49,9 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 function createCoreActivities({ warehouse, config, eventBus, scorer = NO_SCORER }: ActivityDeps) {
-  // Topics are created once per worker process, not once per publish.
-  const topics = new Map<string, Promise<void>>();
-  const ensureTopic = (name: string): Promise<void> => {
-    if (!topics.has(name)) topics.set(name, eventBus.ensureTopic(name).catch((err: unknown) => {
-      topics.delete(name);
-      throw err;
-    }));
-    return topics.get(name) as Promise<void>;
-  };
+  const ensureTopic = topicEnsurer(eventBus);
   return {
-    async loadOrders(input: LoadOrdersInput): Promise<LoadResult> {
+    async loadOrders(input: IngestInput): Promise<LoadResult> {
       const file = path.resolve(input.file ?? config.dataCsv);
       return loadOrdersFile(warehouse, file, {
         force: input.force,

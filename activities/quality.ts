@@ -4,6 +4,7 @@ import { DQ_ALERT_SCHEMA_VERSION, DQ_ALERTS_TOPIC, dqAlertEvents } from '../lib/
 import { storeDqResults } from '../lib/quality/results';
 import { loadThresholds } from '../lib/quality/thresholds';
 import type { DqDayReport } from '../lib/quality/types';
+import { topicEnsurer } from '../lib/eventbus/topics';
 import type { ActivityDeps } from './index';
 
 export interface DqReportInput {
@@ -12,19 +13,12 @@ export interface DqReportInput {
 }
 
 export function createQualityActivities(deps: ActivityDeps) {
-  const { warehouse, eventBus } = deps;
-  let topicReady: Promise<void> | undefined;
-  const ensureTopic = (): Promise<void> => {
-    topicReady ??= eventBus.ensureTopic(DQ_ALERTS_TOPIC).catch((err: unknown) => {
-      topicReady = undefined;
-      throw err;
-    });
-    return topicReady;
-  };
+  const { warehouse, eventBus, config } = deps;
+  const ensureTopic = topicEnsurer(eventBus);
   return {
     /** Thresholds are read on every run, so an edited file applies without restarting the worker. */
     async runDataQualityChecks(input: { date: string }): Promise<DqDayReport> {
-      return { date: input.date, results: await runDayChecks(warehouse, input.date, loadThresholds()) };
+      return { date: input.date, results: await runDayChecks(warehouse, input.date, loadThresholds(config.quality.thresholdsFile)) };
     },
 
     async storeDataQualityResults({ report, workflowId }: DqReportInput): Promise<{ rows: number }> {
@@ -35,7 +29,7 @@ export function createQualityActivities(deps: ActivityDeps) {
     async publishDataQualityAlerts({ report, workflowId }: DqReportInput): Promise<{ messageIds: string[] }> {
       const events = dqAlertEvents(report.date, report.results, workflowId);
       if (events.length === 0) return { messageIds: [] };
-      await ensureTopic();
+      await ensureTopic(DQ_ALERTS_TOPIC);
       const messageIds = await Promise.all(events.map((e) => eventBus.publish(DQ_ALERTS_TOPIC, e, {
         attributes: { date: e.date, check: e.check, severity: e.severity, schemaVersion: DQ_ALERT_SCHEMA_VERSION },
       })));

@@ -1,36 +1,63 @@
 /**
- * All configuration comes from environment variables (documented in .env.example).
- * Defaults give a working local stack on loopback with no credentials.
+ * The one typed configuration loader. Everything configurable comes from environment variables
+ * (documented in .env.example) and is read here and nowhere else: code below takes a `Config`
+ * (or a field of it) as an argument, so tests can pass their own.
+ *
+ * Defaults give a working local stack on loopback with no credentials. While `npm start` runs, it
+ * writes the endpoints it started to `run/stack.env`; a command in any other shell reads them
+ * from there, and explicitly set variables still win (lib/stack-env.ts).
  */
 import * as path from 'node:path';
+import { ExpectedError } from './errors';
+import { PROJECT_ROOT } from './paths';
+import { DEFAULT_THRESHOLDS_FILE } from './quality/thresholds';
+import { withStackEnv } from './stack-env';
+import { DEFAULT_TASK_QUEUE } from './temporal/contract';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '.');
+export { PROJECT_ROOT } from './paths';
 
-function str(name: string, fallback: string): string {
-  const v = process.env[name];
-  return v === undefined || v === '' ? fallback : v;
+/** An environment: `process.env`, or a plain object in tests. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The Pub/Sub emulator's address in local mode when nothing else says otherwise. */
+export const DEFAULT_PUBSUB_EMULATOR_HOST = '127.0.0.1:8085';
+
+/** Reads typed values from one environment; every reader names the variable in its error. */
+function readers(env: Env) {
+  const str = (name: string, fallback: string): string => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const optional = (name: string): string | undefined => env[name] || undefined;
+  const int = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+    return n;
+  };
+  const decimal = (name: string, fallback: string): string => {
+    const v = str(name, fallback);
+    if (!/^\d{1,12}(\.\d{1,9})?$/.test(v)) throw new ConfigError(`${name} must be a non-negative decimal number, got "${v}"`);
+    return v;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const v = str(name, fallback);
+    if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = str(name, fallback ? 'true' : 'false').toLowerCase();
+    if (!['true', 'false', '1', '0', 'yes', 'no'].includes(v)) throw new ConfigError(`${name} must be true or false, got "${v}"`);
+    return ['true', '1', 'yes'].includes(v);
+  };
+  const dir = (name: string, fallback: string): string => path.resolve(PROJECT_ROOT, str(name, fallback));
+  return { str, optional, int, decimal, oneOf, bool, dir };
 }
 
-function int(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
-
-function decimal(name: string, fallback: string): string {
-  const v = str(name, fallback);
-  if (!/^\d{1,12}(\.\d{1,9})?$/.test(v)) throw new Error(`${name} must be a non-negative decimal number, got "${v}"`);
-  return v;
-}
-
-function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-  const v = str(name, fallback);
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
-  }
-  return v as T;
+/** A variable has a value the platform cannot use; the message names it. */
+export class ConfigError extends ExpectedError {
+  override readonly name = 'ConfigError';
 }
 
 export type WarehouseBackend = 'duckdb' | 'bigquery';
@@ -76,6 +103,11 @@ export interface Config {
     /** The Markdown document whose registry section is regenerated (lib/model/model-info.ts). */
     infoPath: string;
   };
+  quality: { thresholdsFile: string };
+  /** SHOP_TIMEZONE: the IANA zone whose calendar decides what "today" and "yesterday" mean for the shop. */
+  shop: { timeZone: string };
+  /** Overrides of the tools scripts/setup.sh installs into .tools/bin (lib/tools.ts). */
+  tools: { temporal?: string; pubsubEmulator?: string; bigqueryEmulator?: string };
   dataCsv: string;
   /** Where generated outputs (CSV reports, dataset summary) go. */
   dataDir: string;
@@ -84,29 +116,32 @@ export interface Config {
   logs: { maxBytes: number; maxFiles: number; apiAccessLog: boolean; apiSlowRequestMs: number; apiSummaryIntervalMs: number };
 }
 
-export function loadConfig(): Config {
-  const root = PROJECT_ROOT;
+export function loadConfig(processEnv: Env = process.env): Config {
+  const env = withStackEnv(processEnv);
+  const { str, optional, int, decimal, oneOf, dir } = readers(env);
+  const local = isLocalMode(env);
   return {
-    runDir: path.resolve(root, str('RUN_DIR', 'run')),
+    runDir: dir('RUN_DIR', 'run'),
     temporal: {
       address: str('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
       namespace: str('TEMPORAL_NAMESPACE', 'default'),
-      taskQueue: str('TEMPORAL_TASK_QUEUE', 'retailflow'),
+      taskQueue: str('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
       uiHost: str('TEMPORAL_UI_HOST', '127.0.0.1'),
       uiPort: int('TEMPORAL_UI_PORT', 8233),
     },
     pubsub: {
-      emulatorHost: process.env.PUBSUB_EMULATOR_HOST || undefined,
+      // Local mode always means the emulator: a new shell without the variable must not reach for Google.
+      emulatorHost: optional('PUBSUB_EMULATOR_HOST') ?? (local ? DEFAULT_PUBSUB_EMULATOR_HOST : undefined),
       projectId: str('PUBSUB_PROJECT_ID', 'retailflow-local'),
     },
     warehouse: {
       backend: oneOf('WAREHOUSE', ['duckdb', 'bigquery'] as const, 'duckdb'),
-      duckdbPath: path.resolve(root, str('DUCKDB_PATH', 'data/warehouse.duckdb')),
+      duckdbPath: dir('DUCKDB_PATH', 'data/warehouse.duckdb'),
       bigquery: {
         projectId: str('BIGQUERY_PROJECT', 'retailflow-local'),
         dataset: str('BIGQUERY_DATASET', 'retail'),
         location: str('BIGQUERY_LOCATION', 'US'),
-        emulatorHost: process.env.BIGQUERY_EMULATOR_HOST || undefined,
+        emulatorHost: optional('BIGQUERY_EMULATOR_HOST'),
       },
     },
     api: { host: str('API_HOST', '127.0.0.1'), port: int('API_PORT', 3000), bodyLimit: int('API_BODY_LIMIT', 1_048_576) },
@@ -133,23 +168,35 @@ export function loadConfig(): Config {
       duckdbReleaseMs: int('STREAM_DUCKDB_RELEASE_MS', 0),
     },
     model: {
-      storeDir: path.resolve(root, str('MODEL_STORE_DIR', 'data/models')),
+      storeDir: dir('MODEL_STORE_DIR', 'data/models'),
       promotionMaeTolerance: Number(decimal('PROMOTION_MAE_TOLERANCE', '0')),
       maxArtifactBytes: Number(decimal('MODEL_MAX_ARTIFACT_MB', '50')) * 1e6,
       reloadIntervalMs: int('MODEL_RELOAD_INTERVAL_MS', 2_000),
-      infoPath: path.resolve(root, str('MODEL_INFO_PATH', 'docs/model_info.md')),
+      infoPath: dir('MODEL_INFO_PATH', 'data/model_info.md'),
     },
-    dataCsv: path.resolve(root, str('DATA_CSV', '../shared/data/online_retail.csv.gz')),
-    dataDir: path.resolve(root, str('DATA_DIR', 'data')),
+    quality: { thresholdsFile: dir('DQ_THRESHOLDS_FILE', DEFAULT_THRESHOLDS_FILE) },
+    shop: { timeZone: timeZone(str('SHOP_TIMEZONE', 'Europe/London')) },
+    tools: { temporal: optional('TEMPORAL_CLI_PATH'), pubsubEmulator: optional('PUBSUB_EMULATOR_BIN'), bigqueryEmulator: optional('BIGQUERY_EMULATOR_BIN') },
+    dataCsv: dir('DATA_CSV', '../shared/data/online_retail.csv.gz'),
+    dataDir: dir('DATA_DIR', 'data'),
     logLevel: str('LOG_LEVEL', 'info'),
     logs: {
       maxBytes: int('LOG_MAX_BYTES', 10 * 1024 * 1024),
       maxFiles: int('LOG_MAX_FILES', 5),
-      apiAccessLog: oneOf('API_ACCESS_LOG', ['true', 'false'] as const, 'false') === 'true',
+      apiAccessLog: readers(env).bool('API_ACCESS_LOG', false),
       apiSlowRequestMs: int('API_SLOW_REQUEST_MS', 500),
       apiSummaryIntervalMs: int('API_SUMMARY_INTERVAL_MS', 60_000),
     },
   };
+}
+
+function timeZone(zone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+  } catch {
+    throw new ConfigError(`SHOP_TIMEZONE must be an IANA time zone such as Europe/London, got "${zone}"`);
+  }
+  return zone;
 }
 
 /**
@@ -157,7 +204,7 @@ export function loadConfig(): Config {
  * There the Google clients must never look for the cloud metadata server. In cloud mode the
  * variable is left alone, because Application Default Credentials on GCE/GKE need that server.
  */
-export function isLocalMode(env: NodeJS.ProcessEnv = process.env): boolean {
+export function isLocalMode(env: Env = process.env): boolean {
   if (env.RETAILFLOW_ENV) return env.RETAILFLOW_ENV !== 'cloud';
   return Boolean(env.PUBSUB_EMULATOR_HOST || env.BIGQUERY_EMULATOR_HOST) || (env.WAREHOUSE ?? 'duckdb') === 'duckdb';
 }

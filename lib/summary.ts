@@ -3,9 +3,8 @@
  * distinct values, min, max and mean for numbers, plus whole-table facts. Computed in the
  * warehouse with SQL both backends accept.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Warehouse } from './warehouse/types';
+import { writeFileAtomicSync } from './files';
 
 export interface ColumnSummary {
   column: string;
@@ -108,6 +107,5 @@ export function summaryToMarkdown(s: DatasetSummary): string {
 }
 
 export function writeSummaryCsv(s: DatasetSummary, file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, summaryToCsv(s));
+  writeFileAtomicSync(file, summaryToCsv(s));
 }

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from './config';
+import { loadConfig, PROJECT_ROOT, type Config } from './config';
 
 export type ToolName = 'temporal' | 'pubsub-emulator' | 'bigquery-emulator';
 
@@ -14,8 +14,14 @@ const ENV_OVERRIDE: Record<ToolName, string> = {
   'bigquery-emulator': 'BIGQUERY_EMULATOR_BIN',
 };
 
-export function toolPath(name: ToolName): string {
-  const override = process.env[ENV_OVERRIDE[name]];
+const OVERRIDE_FIELD: Record<ToolName, keyof Config['tools']> = {
+  temporal: 'temporal',
+  'pubsub-emulator': 'pubsubEmulator',
+  'bigquery-emulator': 'bigqueryEmulator',
+};
+
+export function toolPath(name: ToolName, overrides: Config['tools'] = loadConfig().tools): string {
+  const override = overrides[OVERRIDE_FIELD[name]];
   const candidate = override || path.join(PROJECT_ROOT, '.tools', 'bin', name);
   if (!fs.existsSync(candidate)) {
     throw new Error(

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startDailyAnalytics } from '../lib/analytics/client';
+import { startDailyAnalytics } from '../clients/per-day';
 import { computeDailyKpis } from '../lib/analytics/daily';
 import { createPredictionScorer, NO_MODEL_REASON, PredictionOutcome, PredictionScorer } from '../lib/analytics/predictions';
 import { loadOrdersFile } from '../lib/ingest/load';

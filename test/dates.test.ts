@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { assertIsoDate, InvalidDateError } from '../lib/analytics/daily';
+import { assertIsoDate } from '../lib/dates';
+import { InvalidDateError } from '../lib/errors';
 
 describe('calendar dates', () => {
   it('accepts real days and rejects malformed, rolled-over and impossible ones with InvalidDateError', () => {

@@ -16,6 +16,8 @@ import { Supervisor, withFreePorts } from '../lib/process/supervisor';
 import { blockedAttempts, installNetworkGuard } from './support/network-guard';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
+// A developer's running stack (npm start writes run/stack.env) must never leak into a test run.
+process.env.RETAILFLOW_STACK_ENV = 'none';
 // Training runs regenerate the model doc; tests (and the workers they spawn) must never touch the repository's.
 process.env.MODEL_INFO_PATH ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-model-info-')), 'model_info.md');
 installNetworkGuard();
@@ -72,11 +74,12 @@ async function startServices(): Promise<TestServices> {
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
+    // Runtime.install must come before any Worker or test environment exists, in unit runs too
+    // (the workflow-logic tests start their own). ERROR, not WARN: the failure-path tests make
+    // activities fail on purpose, and each would log.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     if (process.env.RETAILFLOW_TEST_SERVICES === 'none') return;
     this.timeout(120_000);
-    // Runtime.install must come before any Worker or test environment exists.
-    // ERROR, not WARN: the failure-path tests make activities fail on purpose, and each would log.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
     started = await startServices();
   },
 

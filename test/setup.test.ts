@@ -44,10 +44,10 @@ describe('configuration', () => {
     const example = fs.readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8');
     const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
     const read = new Set<string>();
-    for (const dir of ['lib', 'api', 'workers', 'scripts', 'activities', 'tools']) {
+    for (const dir of ['lib', 'api', 'workers', 'scripts', 'activities', 'tools', 'clients']) {
       for (const file of walk(path.join(PROJECT_ROOT, dir))) {
         const src = fs.readFileSync(file, 'utf8');
-        for (const m of src.matchAll(/(?:process\.env\.|process\.env\[['"]|\b(?:str|int|oneOf)\(['"])([A-Z][A-Z0-9_]+)/g)) read.add(m[1]);
+        for (const m of src.matchAll(/(?:process\.env\.|process\.env\[['"]|\b(?:str|int|oneOf|decimal|dir|optional|bool)\(['"])([A-Z][A-Z0-9_]+)/g)) read.add(m[1]);
       }
     }
     const internal = new Set(['NODE_ENV', 'RETAILFLOW_TEST_SERVICES', 'PUBSUB_EMULATOR_BIN', 'BIGQUERY_EMULATOR_BIN']);

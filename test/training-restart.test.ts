@@ -14,10 +14,11 @@ import { PROJECT_ROOT } from '../lib/config';
 import { loadOrdersFile } from '../lib/ingest/load';
 import { REGISTRY_BEGIN, REGISTRY_END } from '../lib/model/model-info';
 import { findModel } from '../lib/model/registry';
-import { trainingProgress } from '../lib/model/training-client';
+import { trainingProgress } from '../clients/training';
 import { freePort, httpStatus } from '../lib/process/supervisor';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
-import { trainingWorkflow, trainingWorkflowId } from '../workflows/training';
+import { trainingWorkflowId } from '../lib/temporal/contract';
+import { trainingWorkflow } from '../workflows/training';
 import { services } from './hooks';
 import { realDataHead, tempDir, writeCsv } from './support/fixtures';
 

@@ -6,16 +6,15 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { applyLocalModeDefaults, loadConfig } from '../lib/config';
-import { IngestError, loadOrdersFile } from '../lib/ingest/load';
+import { ExpectedError } from '../lib/errors';
+import { loadOrdersFile } from '../lib/ingest/load';
 import { progressBar } from '../lib/progress';
 import { summarizeOrders, summaryToMarkdown, writeSummaryCsv } from '../lib/summary';
-import { InvalidDateError } from '../lib/analytics/daily';
 import { analyticsCommand } from './commands/analytics';
 import { withWarehouse } from './commands/common';
 import { dqCommand } from './commands/dq';
 import { modelsCommand } from './commands/models';
 import { streamCommand } from './commands/stream';
-import { CliError } from './commands/temporal';
 
 // Local mode must never reach for the cloud metadata server (cloud mode keeps ADC working).
 applyLocalModeDefaults();
@@ -70,7 +69,7 @@ if (require.main === module) {
     .parseAsync(process.argv)
     .catch((err: unknown) => {
       // Expected, user-fixable errors get one clear line; anything else keeps its stack.
-      if (err instanceof IngestError || err instanceof CliError || err instanceof InvalidDateError) console.error(`error: ${err.message}`);
+      if (err instanceof ExpectedError) console.error(`error: ${err.message}`);
       else console.error(err);
       process.exit(1);
     });

@@ -10,9 +10,9 @@
  * SIGTERM/SIGINT: stop pulling (new deliveries are nacked), write and ack what is buffered, close
  * the subscription (flushing acks), then exit 0 with nothing in flight.
  */
-import * as http from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { applyLocalModeDefaults, loadConfig } from '../lib/config';
+import { startProbeServer } from '../lib/http/probe-server';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
 import { streamTotals } from '../lib/stream/accounting';
 import { StreamConsumer, type LogFn } from '../lib/stream/consumer';
@@ -71,28 +71,33 @@ async function run(): Promise<void> {
   });
 
   let state: 'STARTING' | 'RUNNING' | 'DRAINING' = 'STARTING';
-  const health = await listen(sc.healthHost, sc.healthPort, async (req, res) => {
-    const url = req.url?.split('?')[0];
-    if (url === '/health') {
-      const healthy = state === 'RUNNING' && consumer.error === undefined;
-      return send(res, healthy ? 200 : 503, {
-        status: healthy ? 'healthy' : 'unhealthy',
-        state,
-        subscription: sc.subscription,
-        warehouse: warehouse.backend,
-        model: scorer.status(),
-        inFlight: consumer.inFlight,
-        counts: consumer.counts,
-        ...(consumer.error ? { error: consumer.error } : {}),
-      });
-    }
-    if (url === '/stats') return send(res, 200, { totals: await streamTotals(warehouse), process: consumer.counts });
-    return send(res, 404, { message: 'Not Found' });
+  const health = await startProbeServer({
+    host: sc.healthHost,
+    port: sc.healthPort,
+    routes: {
+      '/health': () => {
+        const healthy = state === 'RUNNING' && consumer.error === undefined;
+        return {
+          status: healthy ? 200 : 503,
+          body: {
+            status: healthy ? 'healthy' : 'unhealthy',
+            state,
+            subscription: sc.subscription,
+            warehouse: warehouse.backend,
+            model: scorer.status(),
+            inFlight: consumer.inFlight,
+            counts: consumer.counts,
+            ...(consumer.error ? { error: consumer.error } : {}),
+          },
+        };
+      },
+      '/stats': async () => ({ status: 200, body: { totals: await streamTotals(warehouse), process: consumer.counts } }),
+    },
   });
-  const metrics = await listen(sc.metricsHost, sc.metricsPort, async (req, res) => {
-    if (req.url?.split('?')[0] !== '/metrics') return send(res, 404, { message: 'Not Found' });
-    res.writeHead(200, { 'content-type': registry.contentType });
-    res.end(await registry.metrics());
+  const metrics = await startProbeServer({
+    host: sc.metricsHost,
+    port: sc.metricsPort,
+    routes: { '/metrics': async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }) },
   });
 
   await ensureStreamTopology(bus, sc);
@@ -123,34 +128,6 @@ async function run(): Promise<void> {
   await metrics.close();
   clearTimeout(force);
   log('info', 'consumer stopped', { counts: consumer.counts, inFlight: consumer.inFlight });
-}
-
-interface Server {
-  close(): Promise<void>;
-}
-
-async function listen(host: string, port: number, handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>): Promise<Server> {
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET') return send(res, 404, { message: 'Not Found' });
-    handler(req, res).catch((err: unknown) => send(res, 500, { message: err instanceof Error ? err.message : String(err) }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-function send(res: http.ServerResponse, status: number, body: object): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-  res.end(JSON.stringify(body));
 }
 
 run().then(

@@ -1,8 +1,7 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import { PipelineStage } from '../lib/temporal/search-attributes';
 // Only import the activity types: workflow code is bundled and must stay deterministic.
-import type { Activities, LoadOrdersInput, SummaryOutput } from '../activities';
-import type { LoadResult } from '../lib/ingest/load';
+import type { Activities } from '../activities';
+import { ErrorType, PipelineStage, type IngestInput, type IngestResult } from '../lib/temporal/contract';
 
 const { loadOrders, writeDatasetSummary } = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
@@ -13,17 +12,12 @@ const { loadOrders, writeDatasetSummary } = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumAttempts: 5,
     // A missing file or a wrong header will not fix itself on retry.
-    nonRetryableErrorTypes: ['IngestError', 'WarehouseSchemaError'],
+    nonRetryableErrorTypes: [ErrorType.Ingest, ErrorType.WarehouseSchema],
   },
 });
 
-export interface IngestResult {
-  load: LoadResult;
-  summary: SummaryOutput;
-}
-
 /** Load the Online Retail CSV into orders_raw, then refresh data/dataset_summary.csv. */
-export async function ingestWorkflow(input: LoadOrdersInput = {}): Promise<IngestResult> {
+export async function ingestWorkflow(input: IngestInput = {}): Promise<IngestResult> {
   upsertSearchAttributes([{ key: PipelineStage, value: 'ingest' }]);
   const load = await loadOrders(input);
   const summary = await writeDatasetSummary();

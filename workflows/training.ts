@@ -3,15 +3,16 @@ import type { Duration, RetryPolicy } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 // Only import the activity types: workflow code is bundled and must stay deterministic.
 import type { Activities } from '../activities';
+import { assertIsoDate } from '../lib/dates';
+import { rootCauseMessage } from '../lib/errors';
 import type { ForestParams } from '../lib/model/forest';
-import type { GateResult, ModelBaselines, ModelMetrics } from '../lib/model/registry';
-import { PipelineStage } from '../lib/temporal/search-attributes';
+import { ErrorType, PipelineStage, type TrainingInput, type TrainingResult } from '../lib/temporal/contract';
 
 const RETRY: RetryPolicy = {
   initialInterval: '2 seconds',
   maximumInterval: '1 minute',
   maximumAttempts: 5,
-  nonRetryableErrorTypes: ['TrainingDataError', 'ModelRegistryError', 'WarehouseSchemaError', 'InvalidDateError'],
+  nonRetryableErrorTypes: [ErrorType.TrainingData, ErrorType.ModelRegistry, ErrorType.WarehouseSchema, ErrorType.InvalidDate],
 };
 
 const { prepareTrainingData, evaluateModel, registerModelVersion, promoteIfBetter } = proxyActivities<Activities>({
@@ -23,7 +24,7 @@ const { prepareTrainingData, evaluateModel, registerModelVersion, promoteIfBette
 // a failure is reported in the result, never fails the run (a retried run would train again).
 const { writeModelInfo } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: ['ModelInfoError', 'WarehouseSchemaError'] },
+  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.ModelInfo, ErrorType.WarehouseSchema] },
 });
 
 /**
@@ -46,44 +47,14 @@ function trainModelActivity(heartbeatTimeout: Duration) {
  */
 const DEFAULT_PARAMS: ForestParams = { nTrees: 100, minSamplesLeaf: 12, seed: 0 };
 
-export interface TrainingInput {
-  /** First day of the holdout split; default 2011-11-01. */
-  boundary?: string;
-  params?: Partial<ForestParams>;
-  /** Gate tolerance on holdout MAE; default from PROMOTION_MAE_TOLERANCE. */
-  tolerance?: number;
-  /** Keep every n-th training row (quick trials); default all rows. */
-  trainStride?: number;
-  note?: string;
-  /**
-   * How long trainModel may go without a heartbeat before the server gives the attempt to another
-   * worker (a Temporal duration: '2 minutes', '10s', or milliseconds); default '2 minutes', at
-   * least 1 s. Shorter: a lost worker is noticed sooner (the restart test uses seconds). Longer:
-   * ops on slow or overloaded machines, where one tree can take longer than the default.
-   */
-  trainHeartbeatTimeout?: Duration;
-}
-
-export interface TrainingResult {
-  version: string;
-  metrics: ModelMetrics;
-  baselines: ModelBaselines;
-  beatsBaselines: boolean;
-  gate: GateResult;
-  trainRows: number;
-  testRows: number;
-  /** docs/model_info.md (MODEL_INFO_PATH) regenerated after the gate; a failure is reported here, not thrown. */
-  modelInfo: { written: boolean; path?: string; error?: string };
-}
-
-export function trainingWorkflowId(dateOrTag: string): string {
-  return `model-training-${dateOrTag}`;
-}
-
 /** Extract features (SQL), train (heartbeats), evaluate, register, then promote only if no worse. */
 export async function trainingWorkflow(input: TrainingInput = {}): Promise<TrainingResult> {
   const boundary = input.boundary ?? '2011-11-01';
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(boundary)) throw ApplicationFailure.nonRetryable(`boundary must be YYYY-MM-DD, got "${boundary}"`, 'InvalidDateError');
+  try {
+    assertIsoDate(boundary, 'boundary');
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, ErrorType.InvalidDate);
+  }
   const params: ForestParams = { ...DEFAULT_PARAMS, ...input.params };
   const trainModel = trainModelActivity(heartbeatTimeout(input.trainHeartbeatTimeout));
   // The run id names the staging files; a continued or reset run gets a fresh one.
@@ -111,7 +82,7 @@ export async function trainingWorkflow(input: TrainingInput = {}): Promise<Train
       const written = await writeModelInfo({ gate });
       modelInfo = { written: true, path: written.path };
     } catch (err) {
-      const error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const error = rootCauseMessage(err);
       log.warn('model info document not regenerated', { error });
       modelInfo = { written: false, error };
     }
@@ -138,7 +109,7 @@ function heartbeatTimeout(value: Duration | undefined): Duration {
     millis = NaN;
   }
   if (!Number.isFinite(millis) || millis < MIN_TRAIN_HEARTBEAT_TIMEOUT_MS) {
-    throw ApplicationFailure.nonRetryable(`trainHeartbeatTimeout must be a duration of at least 1 s, got ${JSON.stringify(value)}`, 'InvalidInputError');
+    throw ApplicationFailure.nonRetryable(`trainHeartbeatTimeout must be a duration of at least 1 s, got ${JSON.stringify(value)}`, ErrorType.InvalidInput);
   }
   return value;
 }

@@ -9,6 +9,8 @@
  */
 import type { TableDef, Warehouse } from '../warehouse/types';
 import { divideToPlaces, subtractDecimal } from './money';
+import { assertDateRange, assertIsoDate } from '../dates';
+import { NoDataForDateError } from '../errors';
 
 export const DAILY_METRICS: TableDef = {
   name: 'daily_metrics',
@@ -91,22 +93,6 @@ export interface DailyReport {
   kpis: DailyKpis;
   topProducts: TopProduct[];
   countries: CountryMetrics[];
-}
-
-/** No order lines at all on that date: nothing to report (Sundays and holidays in this data). */
-export class NoDataForDateError extends Error {
-  override readonly name = 'NoDataForDateError';
-}
-
-export class InvalidDateError extends Error {
-  override readonly name = 'InvalidDateError';
-}
-
-export function assertIsoDate(date: string, what = 'date'): void {
-  // A real calendar day round-trips through Date; 2011-02-30 rolls over and 2011-13-01 is invalid.
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
-  const ok = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(date);
-  if (!ok) throw new InvalidDateError(`${what} must be a calendar date YYYY-MM-DD, got "${date}"`);
 }
 
 // One scan of the day's lines; `is_sale` is spelled out once so every KPI uses the same rule.
@@ -207,9 +193,7 @@ export async function loadedDateRange(wh: Warehouse): Promise<{ first: string | 
 
 /** Dates in [from, to] that have at least one order line, ascending. */
 export async function datesWithData(wh: Warehouse, from: string, to: string): Promise<string[]> {
-  assertIsoDate(from, 'from');
-  assertIsoDate(to, 'to');
-  if (from > to) throw new InvalidDateError(`from (${from}) is after to (${to})`);
+  assertDateRange(from, to);
   const rows = await wh.query<{ d: string }>(
     `SELECT DISTINCT invoice_date AS d FROM orders_raw
      WHERE invoice_date BETWEEN CAST(@from AS DATE) AND CAST(@to AS DATE) ORDER BY d`,

@@ -25,7 +25,7 @@ import { currentModel, loadArtifact } from '../model/registry';
 import type { ModelStore } from '../model/store';
 import { canonicalDecimal, decimalToScaled, scaledToDecimal } from '../warehouse/values';
 import type { Row, TableDef, Warehouse } from '../warehouse/types';
-import { assertIsoDate } from './daily';
+import { assertIsoDate } from '../dates';
 import { divideToPlaces } from './money';
 
 export type PredictionOutcome =

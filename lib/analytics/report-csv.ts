@@ -2,10 +2,10 @@
  * data/daily_metrics_<date>.csv: the seed's per-day output (Total Orders, Total Revenue, Unique
  * Customers) followed by every KPI, one metric per line so it reads well in a terminal.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DailyKpis } from './daily';
 import { formatMoney } from './money';
+import { writeFileAtomicSync } from '../files';
 
 export function dailyMetricsCsv(k: DailyKpis): string {
   const rows: Array<[string, string | number]> = [
@@ -27,10 +27,7 @@ export function dailyMetricsCsv(k: DailyKpis): string {
 
 /** Writes atomically (temp file + rename) so a reader never sees half a report. */
 export function writeDailyMetricsCsv(dataDir: string, k: DailyKpis): string {
-  fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, `daily_metrics_${k.date}.csv`);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, dailyMetricsCsv(k));
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, dailyMetricsCsv(k));
   return file;
 }

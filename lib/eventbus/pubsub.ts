@@ -30,7 +30,7 @@ export function createPubSubEventBus(opts: PubSubEventBusOptions): EventBus {
 
 /** Client settings for `opts`; exported so other Pub/Sub users (tests, tools) connect the same way. */
 export function pubsubClientConfig(opts: PubSubEventBusOptions): ClientConfig {
-  const emulatorHost = opts.emulatorHost || process.env.PUBSUB_EMULATOR_HOST;
+  const { emulatorHost } = opts;
   if (!emulatorHost) return { projectId: opts.projectId };
   return {
     projectId: opts.projectId,

@@ -12,9 +12,10 @@ import { INGEST_LOADS, ORDERS_QUARANTINE, ORDERS_RAW } from '../schema';
 import type { Row, Warehouse } from '../warehouse/types';
 import { CsvRecord, openText, readCsvRecords } from './csv';
 import { headerProblem, parseOrderLine } from './orders';
+import { ErrorType, ExpectedError } from '../errors';
 
-export class IngestError extends Error {
-  override readonly name = 'IngestError';
+export class IngestError extends ExpectedError {
+  override readonly name = ErrorType.Ingest;
 }
 
 export interface LoadOptions {

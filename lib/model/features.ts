@@ -19,7 +19,7 @@
  * agree (2011-12-09, a Friday, is 4).
  */
 import type { Params, Warehouse } from '../warehouse/types';
-import { assertIsoDate } from '../analytics/daily';
+import { assertIsoDate } from '../dates';
 
 export type Split = 'train' | 'test';
 

@@ -16,6 +16,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Warehouse } from '../warehouse/types';
 import { GateResult, listModels, ModelVersion, promotionHistory, PromotionEntry } from './registry';
+import { ErrorType, ExpectedError } from '../errors';
+import { writeFileAtomicSync } from '../files';
 
 export const REGISTRY_BEGIN = '<!-- registry:begin -->';
 export const REGISTRY_END = '<!-- registry:end -->';
@@ -37,8 +39,8 @@ export interface RegistrySnapshot {
 }
 
 /** Doc missing its markers, markers out of order: one line, user-fixable. */
-export class ModelInfoError extends Error {
-  override readonly name = 'ModelInfoError';
+export class ModelInfoError extends ExpectedError {
+  override readonly name = ErrorType.ModelInfo;
 }
 
 export async function readRegistrySnapshot(wh: Warehouse, gate?: GateResult): Promise<RegistrySnapshot> {
@@ -190,22 +192,7 @@ export function updateModelInfoFile(file: string, section: string): ModelInfoWri
   const before = exists ? fs.readFileSync(target, 'utf8') : undefined;
   const after = before === undefined ? `${REGISTRY_BEGIN}\n${section}${REGISTRY_END}\n` : replaceRegistrySection(before, section, target);
   if (after === before) return { path: target, changed: false, created: false };
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  // Same directory, so the rename is atomic: a reader sees the old document or the new one, never half.
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w', exists ? fs.statSync(target).mode & 0o777 : 0o644);
-    try {
-      fs.writeFileSync(fd, after);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomicSync(target, after);
   return { path: target, changed: true, created: !exists };
 }
 

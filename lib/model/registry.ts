@@ -20,6 +20,7 @@
  */
 import type { Row, TableDef, Warehouse } from '../warehouse/types';
 import { assertVersionId, ModelStore, sha256Hex } from './store';
+import { ErrorType, ExpectedError } from '../errors';
 
 export type ModelStatus = 'registered' | 'promoted' | 'retired';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -145,8 +146,8 @@ export interface GateResult {
 }
 
 /** Unknown version, nothing to roll back to, invalid input: user-fixable, one line. */
-export class ModelRegistryError extends Error {
-  override readonly name = 'ModelRegistryError';
+export class ModelRegistryError extends ExpectedError {
+  override readonly name = ErrorType.ModelRegistry;
 }
 
 export function defaultVersionId(createdAt: Date, sha256: string): string {

@@ -10,9 +10,11 @@
  * `gs://<bucket>/<prefix>/<version>.rfm` with `ifGenerationMatch: 0` (never overwrite) and records
  * the SHA-256 as object metadata; `get` downloads and verifies the same way as here. Not implemented.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ErrorType, ExpectedError } from '../errors';
+import { writeFileAtomic } from '../files';
 
 export interface StoredArtifact {
   /** Where the bytes are (a file path here; a gs:// URI in a GCS store). */
@@ -28,8 +30,8 @@ export interface ModelStore {
 }
 
 /** Missing artifact, or its bytes do not match the recorded SHA-256. */
-export class ModelStoreError extends Error {
-  override readonly name = 'ModelStoreError';
+export class ModelStoreError extends ExpectedError {
+  override readonly name = ErrorType.ModelStore;
 }
 
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -54,8 +56,8 @@ export class FileModelStore implements ModelStore {
     const file = this.pathOf(version);
     await fs.promises.mkdir(this.dir, { recursive: true });
     const sha256 = sha256Hex(bytes);
-    await writeAtomic(`${file}.sha256`, Buffer.from(`${sha256}  ${path.basename(file)}\n`));
-    await writeAtomic(file, bytes);
+    await writeFileAtomic(`${file}.sha256`, Buffer.from(`${sha256}  ${path.basename(file)}\n`));
+    await writeFileAtomic(file, bytes);
     return { path: file, sha256, bytes: bytes.length };
   }
 
@@ -82,23 +84,5 @@ export class FileModelStore implements ModelStore {
     } catch {
       throw new ModelStoreError(`no recorded SHA-256 for ${file} (missing ${path.basename(file)}.sha256)`);
     }
-  }
-}
-
-/** Temp file in the same directory, fsync, rename: readers see the old file or the whole new one. */
-async function writeAtomic(file: string, bytes: Buffer): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await fs.promises.open(tmp, 'wx');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
   }
 }

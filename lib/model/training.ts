@@ -11,6 +11,8 @@ import type { Warehouse } from '../warehouse/types';
 import { extractTrainingSet, TrainingSet } from './features';
 import { ForestParams, RandomForestModel, trainForest } from './forest';
 import type { ModelBaselines, ModelDataRange, ModelMetrics } from './registry';
+import { ErrorType, ExpectedError } from '../errors';
+import { writeFileAtomicSync } from '../files';
 
 export interface TrainingRunInput {
   /** Unique per workflow run: names the staging directory. */
@@ -33,8 +35,7 @@ function writeSet(file: string, set: TrainingSet): void {
   const len = Buffer.alloc(4);
   len.writeUInt32LE(head.length);
   const arrays = [set.features, set.target, set.lineRevenue].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-  fs.writeFileSync(`${file}.tmp`, Buffer.concat([len, head, ...arrays]));
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomicSync(file, Buffer.concat([len, head, ...arrays]));
 }
 
 export function readSet(file: string): TrainingSet {
@@ -94,8 +95,8 @@ export async function prepareTrainingData(
   };
 }
 
-export class TrainingDataError extends Error {
-  override readonly name = 'TrainingDataError';
+export class TrainingDataError extends ExpectedError {
+  override readonly name = ErrorType.TrainingData;
 }
 
 /** Step 2: fit the forest on the staged training set; writes model.rfm. */
@@ -114,8 +115,7 @@ export async function trainStagedModel(
     onProgress,
   );
   const artifact = model.toBuffer();
-  fs.writeFileSync(path.join(dir, 'model.rfm.tmp'), artifact);
-  fs.renameSync(path.join(dir, 'model.rfm.tmp'), path.join(dir, 'model.rfm'));
+  writeFileAtomicSync(path.join(dir, 'model.rfm'), artifact);
   return { bytes: artifact.length, seconds: (performance.now() - t0) / 1000 };
 }
 

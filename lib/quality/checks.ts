@@ -3,7 +3,8 @@
  * BigQuery, one dialect); Node only turns the numbers into severities. docs/data_quality.md
  * explains each check and its default threshold.
  */
-import { assertIsoDate, NoDataForDateError } from '../analytics/daily';
+import { assertIsoDate } from '../dates';
+import { NoDataForDateError } from '../errors';
 import type { Warehouse } from '../warehouse/types';
 import { LINE_RULES, LineRule } from './rules';
 import { result } from './result';

@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../config';
+import { PROJECT_ROOT } from '../paths';
+import { ErrorType, ExpectedError } from '../errors';
 
 export type Severity = 'pass' | 'warn' | 'fail';
 
@@ -41,16 +42,19 @@ export interface QualityThresholds {
   examples: number;
 }
 
-export class InvalidThresholdsError extends Error {
-  override readonly name = 'InvalidThresholdsError';
+export class InvalidThresholdsError extends ExpectedError {
+  override readonly name = ErrorType.InvalidThresholds;
 }
 
-export function thresholdsFile(env: NodeJS.ProcessEnv = process.env): string {
+export const DEFAULT_THRESHOLDS_FILE = path.resolve(PROJECT_ROOT, 'config/quality-thresholds.json');
+
+/** The file DQ_THRESHOLDS_FILE names in `env` (the config loader passes the real environment). */
+export function thresholdsFile(env: Readonly<Record<string, string | undefined>>): string {
   const configured = env.DQ_THRESHOLDS_FILE;
-  return path.resolve(PROJECT_ROOT, configured && configured !== '' ? configured : 'config/quality-thresholds.json');
+  return path.resolve(PROJECT_ROOT, configured && configured !== '' ? configured : DEFAULT_THRESHOLDS_FILE);
 }
 
-export function loadThresholds(file = thresholdsFile()): QualityThresholds {
+export function loadThresholds(file = DEFAULT_THRESHOLDS_FILE): QualityThresholds {
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));

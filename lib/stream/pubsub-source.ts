@@ -37,7 +37,7 @@ const SERVICE_PULL_STREAMS = 5;
 
 function pullStreams(opts: PubSubSourceOptions): number {
   if (opts.streams) return opts.streams;
-  return opts.emulatorHost || process.env.PUBSUB_EMULATOR_HOST ? EMULATOR_PULL_STREAMS : SERVICE_PULL_STREAMS;
+  return opts.emulatorHost ? EMULATOR_PULL_STREAMS : SERVICE_PULL_STREAMS;
 }
 
 export function createPubSubSource(opts: PubSubSourceOptions): PubSubSource {

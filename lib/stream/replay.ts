@@ -4,7 +4,7 @@
  * Event ids are derived from the source line (`raw-<file hash prefix>-<line no>`), so replaying the
  * same day twice yields duplicates, which the consumer drops.
  */
-import { assertIsoDate } from '../analytics/daily';
+import { assertIsoDate } from '../dates';
 import type { Warehouse } from '../warehouse/types';
 import { rawRowToMessage } from './message';
 import type { OutboundLine } from './publisher';

@@ -16,6 +16,9 @@ export const AnalyticsDate = defineSearchAttributeKey('AnalyticsDate', SearchAtt
 /** The pipeline step a workflow is in, e.g. "extract", "aggregate", "publish". */
 export const PipelineStage = defineSearchAttributeKey('PipelineStage', SearchAttributeType.KEYWORD);
 
+/** Set by Temporal on every run a Schedule starts: its nominal (not actual) start time. */
+export const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 /** Type names as the Temporal CLI spells them in `--search-attribute Name=Type`. */
 export type CliSearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../config';
+import { writeFileAtomicSync } from '../files';
 
 const DIST = path.join(PROJECT_ROOT, 'dist');
 export const WORKFLOW_BUNDLE_FILE = path.join(DIST, 'workflow-bundle.js');
@@ -19,9 +20,7 @@ const BUNDLE_INPUTS = [path.join(DIST, 'workflows'), path.join(DIST, 'lib')];
 export async function writeWorkflowBundle(file = WORKFLOW_BUNDLE_FILE): Promise<{ file: string; bytes: number }> {
   // webpack's module listing is noise in a build log; warnings and errors still show.
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, code);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, code);
   return { file, bytes: Buffer.byteLength(code) };
 }
 

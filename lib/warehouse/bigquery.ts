@@ -35,7 +35,7 @@ import {
 } from '@google-cloud/bigquery';
 import { PassThroughClient } from 'google-auth-library';
 import { ColumnDef, ColumnType, Params, Row, SqlValue, TableDef, Warehouse, WarehouseSchemaError } from './types';
-import { assertUniqueKeys } from './keys';
+import { assertUniqueKeys, requireKey } from './keys';
 import { canonicalDecimal, decimalToScaled, int64ToNumber, isoDateToDays } from './values';
 
 export interface BigQueryWarehouseConfig {
@@ -283,10 +283,6 @@ function assertSameColumns(table: TableDef, fields: readonly TableField[]): void
   }
 }
 
-function requireKey(table: TableDef): string[] {
-  if (!table.key || table.key.length === 0) throw new WarehouseSchemaError(`table ${table.name} has no key for upsert`);
-  return table.key;
-}
 
 
 function ident(name: string): string {

@@ -28,7 +28,7 @@ import {
   DuckDBValue,
 } from '@duckdb/node-api';
 import { ColumnDef, ColumnType, Params, Row, SqlValue, TableDef, Warehouse, WarehouseSchemaError } from './types';
-import { assertUniqueKeys } from './keys';
+import { assertUniqueKeys, requireKey } from './keys';
 import { daysToIsoDate, decimalToScaled, int64ToNumber, isoDateToDays, microsToIso, scaledToDecimal } from './values';
 import { namedParamsToDollar, quoteIdent } from './sql';
 
@@ -204,7 +204,7 @@ export class DuckDBWarehouse implements Warehouse {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (!/lock/i.test(message) || Date.now() + delay > deadline) {
-          throw new Error(`cannot open DuckDB warehouse ${this.opts.path}: ${message}`);
+          throw new Error(`cannot open DuckDB warehouse ${this.opts.path}: ${message}`, { cause: err });
         }
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -261,10 +261,6 @@ function tableSignature(t: TableDef): string {
   return `${t.name}(${t.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})`;
 }
 
-function requireKey(table: TableDef): string[] {
-  if (!table.key || table.key.length === 0) throw new WarehouseSchemaError(`table ${table.name} has no key for upsert`);
-  return table.key;
-}
 
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */

@@ -10,3 +10,9 @@ export function assertUniqueKeys(table: TableDef, key: readonly string[], rows: 
     seen.add(k);
   }
 }
+
+/** The key an upsert replaces by; a table without one cannot be upserted. */
+export function requireKey(table: TableDef): string[] {
+  if (!table.key || table.key.length === 0) throw new WarehouseSchemaError(`table ${table.name} has no key for upsert`);
+  return table.key;
+}

@@ -10,6 +10,7 @@
  *   adapter defines FLOAT64). Never `CAST(x AS NUMERIC)`: DuckDB reads it as DECIMAL(18,3) and would
  *   round; keep money in NUMERIC columns (exact, 9 decimals on both backends) instead.
  */
+import { ErrorType, ExpectedError } from '../errors';
 
 export type ColumnType = 'STRING' | 'INT64' | 'FLOAT64' | 'NUMERIC' | 'BOOL' | 'DATE' | 'TIMESTAMP';
 
@@ -63,6 +64,6 @@ export interface Warehouse {
 }
 
 /** A warehouse error a retry cannot fix (bad SQL, schema mismatch). Name is used by Temporal retry policies. */
-export class WarehouseSchemaError extends Error {
-  override readonly name = 'WarehouseSchemaError';
+export class WarehouseSchemaError extends ExpectedError {
+  override readonly name = ErrorType.WarehouseSchema;
 }

@@ -29,17 +29,8 @@ export function decimalToScaled(text: string, scale: number): bigint {
   return sign === '-' ? -scaled : scaled;
 }
 
-const MS_PER_DAY = 86_400_000;
-
-export function daysToIsoDate(days: number): string {
-  return new Date(days * MS_PER_DAY).toISOString().slice(0, 10);
-}
-
-export function isoDateToDays(date: string): number {
-  const ms = Date.parse(`${date}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(ms)) throw new Error(`not a date: "${date}"`);
-  return Math.round(ms / MS_PER_DAY);
-}
+// Day numbers <-> dates: the one date module, so an impossible date like 2011-02-30 is refused here too.
+export { daysToIsoDate, isoDateToDays } from '../dates';
 
 export function microsToIso(micros: bigint): string {
   return new Date(Number(micros / 1000n)).toISOString();

@@ -1,11 +1,14 @@
-/** Helpers every CLI command shares: argument parsers, the warehouse, following a backfill. */
+/** Helpers every CLI command shares: the one-line error, argument parsers, the warehouse. */
 import { InvalidArgumentError } from 'commander';
-import type { WorkflowHandle } from '@temporalio/client';
-import { assertIsoDate } from '../../lib/analytics/daily';
 import type { Config } from '../../lib/config';
-import { progressBar } from '../../lib/progress';
+import { assertIsoDate } from '../../lib/dates';
+import { ExpectedError } from '../../lib/errors';
 import { openWarehouse, Warehouse } from '../../lib/warehouse';
-import { backfillProgressQuery, backfillWorkflow, BackfillResult } from '../../workflows/backfill';
+
+/** A user-fixable failure of a command: printed as `error: <message>`, exit code 1, no stack. */
+export class CliError extends ExpectedError {
+  override readonly name = 'CliError';
+}
 
 export function isoDate(value: string): string {
   try {
@@ -49,23 +52,4 @@ export async function withWarehouse<T>(config: Config, fn: (wh: Warehouse) => Pr
   } finally {
     await wh.close();
   }
-}
-
-/** Poll the backfill's progress query into a progress bar until it completes. */
-export async function followBackfill(handle: WorkflowHandle<typeof backfillWorkflow>, label: string): Promise<BackfillResult> {
-  const resultPromise = handle.result();
-  let finished = false;
-  void resultPromise.finally(() => (finished = true)).catch(() => undefined);
-  let bar: ReturnType<typeof progressBar> | undefined;
-  while (!finished) {
-    const p = await handle.query(backfillProgressQuery).catch(() => undefined);
-    if (p && p.total > 0) (bar ??= progressBar(label, p.total)).update(p.done + p.failed);
-    await Promise.race([resultPromise.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
-  }
-  const result = await resultPromise;
-  // A short backfill can finish before the first poll: still show where it ended.
-  bar ??= progressBar(label, result.total);
-  bar.update(result.done + result.failed);
-  bar.finish();
-  return result;
 }

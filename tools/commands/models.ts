@@ -8,12 +8,13 @@ import {
   currentModel, GateResult, listModels, getModel, ModelRegistryError, ModelVersion, promote, promoteIfBetter, promotionHistory, rollback,
 } from '../../lib/model/registry';
 import { ModelStoreError } from '../../lib/model/store';
-import { startTraining, trainingProgress } from '../../lib/model/training-client';
+import { uiLink, withTemporalClient } from '../../clients/connection';
+import { startTraining, trainingProgress } from '../../clients/training';
 import { progressBar } from '../../lib/progress';
-import type { TrainingInput, TrainingResult } from '../../workflows/training';
+import { rootCauseMessage } from '../../lib/errors';
+import type { TrainingInput, TrainingResult } from '../../lib/temporal/contract';
 import type { Warehouse } from '../../lib/warehouse/types';
-import { isoDate, positiveInt, withWarehouse } from './common';
-import { CliError, rootCauseMessage, uiLink, withTemporalClient } from './temporal';
+import { CliError, isoDate, positiveInt, withWarehouse } from './common';
 
 /** Registry errors are the user's to fix: one line, exit code 1 (tools/cli.ts prints CliError so). */
 async function withRegistry<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -241,7 +242,7 @@ export function modelsCommand(): Command {
       'Prints it by default; --write replaces the text between "<!-- registry:begin -->" and "<!-- registry:end -->" ' +
       'in the document (creating the file if it does not exist; an existing file without the markers is an error).')
     .option('--write', 'update the document instead of printing (atomic: temp file, then rename)', false)
-    .option('--file <path>', 'the document to update with --write (default: MODEL_INFO_PATH, docs/model_info.md)')
+    .option('--file <path>', 'the document to update with --write (default: MODEL_INFO_PATH, data/model_info.md)')
     .action(async (opts: { write: boolean; file?: string }) => {
       if (opts.file !== undefined && !opts.write) throw new CliError('--file names the document to update: add --write (without it, info prints to stdout)');
       const file = path.resolve(opts.file ?? loadConfig().model.infoPath);

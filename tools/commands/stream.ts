@@ -8,8 +8,7 @@ import { DEFAULT_START, generateLines, loadProfile, take } from '../../lib/strea
 import { publishLines, type OutboundLine, type PublishStats } from '../../lib/stream/publisher';
 import { planReplay } from '../../lib/stream/replay';
 import { ensureStreamTopology } from '../../lib/stream/topology';
-import { isoDate, nonNegativeInt, positiveInt, positiveNumber, withWarehouse } from './common';
-import { CliError } from './temporal';
+import { CliError, isoDate, nonNegativeInt, positiveInt, positiveNumber, withWarehouse } from './common';
 
 /** Runs longer than this many lines (or seconds) get a progress bar. */
 const PROGRESS_MIN_LINES = 10_000;

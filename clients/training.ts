@@ -4,7 +4,10 @@
  */
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { trainingWorkflow, trainingWorkflowId, type TrainingInput } from '../../workflows/training';
+import { trainingWorkflowId, WorkflowType, type TrainingInput, type TrainingResult } from '../lib/temporal/contract';
+import { InvalidInputError } from '../lib/errors';
+
+export type TrainingWorkflowFn = (input?: TrainingInput) => Promise<TrainingResult>;
 
 /** A tag names the run: model-training-<tag>. A second start while it runs attaches to it. */
 export function startTraining(
@@ -12,9 +15,9 @@ export function startTraining(
   taskQueue: string,
   tag: string,
   input: TrainingInput,
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof trainingWorkflow>> {
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(tag)) throw new Error(`tag must be 1-100 letters, digits, ".", "_" or "-", got "${tag}"`);
-  return client.workflow.start(trainingWorkflow, {
+): Promise<WorkflowHandleWithFirstExecutionRunId<TrainingWorkflowFn>> {
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(tag)) throw new InvalidInputError(`tag must be 1-100 letters, digits, ".", "_" or "-", got "${tag}"`);
+  return client.workflow.start<TrainingWorkflowFn>(WorkflowType.training, {
     taskQueue,
     args: [input],
     workflowId: trainingWorkflowId(tag),
