@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from retailflow_temporal import DEFAULT_ARGS, business_date, business_workflow_id, run_workflow
+from retailflow_temporal import DEFAULT_ARGS, run_per_day_workflow
 
 WORKFLOW_TYPE = "dailyAnalyticsWorkflow"
 ID_PREFIX = "daily-analytics"
@@ -32,10 +32,7 @@ ID_PREFIX = "daily-analytics"
 def daily_analytics():
     @task(execution_timeout=timedelta(hours=1))
     def run_daily_analytics() -> dict:
-        context = get_current_context()
-        date = business_date(context) or context["params"].get("date")
-        workflow_id = business_workflow_id(ID_PREFIX, context, date)
-        outcome = run_workflow(WORKFLOW_TYPE, {"date": date} if date else {}, workflow_id)
+        outcome = run_per_day_workflow(WORKFLOW_TYPE, ID_PREFIX)
         kpis = outcome["result"]["kpis"]
         return {**{k: outcome[k] for k in ("workflow_id", "run_id", "already_completed")}, "date": outcome["result"]["date"], "kpis": kpis}
 

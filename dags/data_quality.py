@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from retailflow_temporal import DEFAULT_ARGS, business_date, business_workflow_id, run_workflow
+from retailflow_temporal import DEFAULT_ARGS, run_per_day_workflow
 
 WORKFLOW_TYPE = "dataQualityWorkflow"
 ID_PREFIX = "data-quality"
@@ -30,10 +30,7 @@ ID_PREFIX = "data-quality"
 def data_quality():
     @task(execution_timeout=timedelta(hours=1))
     def run_data_quality() -> dict:
-        context = get_current_context()
-        date = business_date(context) or context["params"].get("date")
-        workflow_id = business_workflow_id(ID_PREFIX, context, date)
-        outcome = run_workflow(WORKFLOW_TYPE, {"date": date} if date else {}, workflow_id)
+        outcome = run_per_day_workflow(WORKFLOW_TYPE, ID_PREFIX)
         return {k: outcome[k] for k in ("workflow_id", "run_id", "already_completed", "result")}
 
     run_data_quality()

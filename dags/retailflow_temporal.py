@@ -239,3 +239,17 @@ def run_workflow(
         raise AirflowException(message) from err
     log.info("workflow %s completed", workflow_id)
     return outcome
+
+
+def run_per_day_workflow(workflow_type: str, id_prefix: str) -> dict[str, Any]:
+    """The per-day pattern (one run per business day, ID ``<prefix>-<date>``) for any per-day DAG.
+
+    Called inside the task: the day is the run's logical date, or ``params.date`` for a manual run;
+    without either, the workflow picks the day before it started (ID ``<prefix>-<run_id>``).
+    """
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    date = business_date(context) or context["params"].get("date")
+    workflow_id = business_workflow_id(id_prefix, context, date)
+    return run_workflow(workflow_type, {"date": date} if date else {}, workflow_id)

@@ -23,6 +23,8 @@ describe('CLI: ingest and summary', function () {
     const first = await cli(['ingest', '--file', file], env);
     assert.equal(first.code, 0, first.err);
     assert.match(first.out, /loaded: 200 rows, 0 quarantined/);
+    // The progress total is this file's lines (header + 200), not the full data set's.
+    assert.match(first.err, /ingest \[#+\] 100% 201\/201 /);
     const again = await cli(['ingest', '--file', file], env);
     assert.match(again.out, /already loaded \(use --force to reload\): 200 rows/);
     const summary = await cli(['summary'], env);

@@ -77,3 +77,18 @@ describe('the Temporal contract', () => {
     assert.equal(pythonConstant('retailflow_temporal.py', 'DEFAULT_TASK_QUEUE'), DEFAULT_TASK_QUEUE);
   });
 });
+
+describe('the build', () => {
+  it('puts no tests or benches into dist/ or the image', () => {
+    // tsconfig.build.json has comments, so read its include list with a regex, not JSON.parse.
+    const build = fs.readFileSync(path.join(PROJECT_ROOT, 'tsconfig.build.json'), 'utf8');
+    const include = JSON.parse(/"include":\s*(\[[^\]]*\])/.exec(build)?.[1] ?? '[]') as string[];
+    assert.ok(include.includes('workflows') && include.includes('clients'), include.join(','));
+    assert.deepEqual(include.filter((d) => /^(test|bench|tests_py)/.test(d)), []);
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.match(pkg.scripts.build, /tsc -p tsconfig\.build\.json/);
+    const dockerfile = fs.readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+    assert.doesNotMatch(dockerfile, /^COPY (test|bench)\b/m);
+    assert.match(dockerfile, /^COPY clients clients$/m);
+  });
+});

@@ -122,7 +122,7 @@ def code_env_names() -> set[str]:
     names: set[str] = set()
     for ts in [*ROOT.glob("lib/**/*.ts"), *ROOT.glob("workers/*.ts"), *ROOT.glob("api/**/*.ts"), *ROOT.glob("activities/*.ts")]:
         text = ts.read_text()
-        names |= set(re.findall(r"\b(?:str|int|oneOf|decimal|bool)\('([A-Z][A-Z0-9_]+)'", text))
+        names |= set(re.findall(r"\b(?:str|int|oneOf|decimal|bool|dir|optional)\('([A-Z][A-Z0-9_]+)'", text))
         names |= set(re.findall(r"\benv\.([A-Z][A-Z0-9_]+)", text))
     return names
 

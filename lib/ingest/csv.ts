@@ -37,6 +37,23 @@ export function openText(file: string): NodeJS.ReadableStream {
 }
 
 /**
+ * Lines in a plain or gzip file (a last line without a newline counts), for a progress total. A
+ * separate pass, because a gzip file's size says nothing about its line count; ~0.3 s for the
+ * full data set, against ~4 s to load it.
+ */
+export async function countLines(file: string): Promise<number> {
+  const raw = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  const stream: AsyncIterable<Buffer> = isGzip(file) ? raw.pipe(zlib.createGunzip({ chunkSize: 1 << 20 })) : raw;
+  let lines = 0;
+  let last = 0x0a;
+  for await (const chunk of stream) {
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1];
+  }
+  return last === 0x0a ? lines : lines + 1;
+}
+
+/**
  * Records of a CSV text stream, one per physical line. Quoted fields may not span lines: the data
  * set has none, and one stray quote would otherwise swallow every following line into one record.
  * Such a line comes back with `error` set and is quarantined on its own.
