@@ -10,14 +10,16 @@
 import * as path from 'node:path';
 import { ExpectedError } from './errors';
 import { PROJECT_ROOT } from './paths';
-import { DEFAULT_THRESHOLDS_FILE } from './quality/thresholds';
 import { withStackEnv } from './stack-env';
-import { DEFAULT_TASK_QUEUE } from './temporal/contract';
+import { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
 
 export { PROJECT_ROOT } from './paths';
 
 /** An environment: `process.env`, or a plain object in tests. */
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The data-quality thresholds derived from the data's own history (docs/data_quality.md). */
+export const DEFAULT_THRESHOLDS_FILE = path.resolve(PROJECT_ROOT, 'config/quality-thresholds.json');
 
 /** The Pub/Sub emulator's address in local mode when nothing else says otherwise. */
 export const DEFAULT_PUBSUB_EMULATOR_HOST = '127.0.0.1:8085';

@@ -6,7 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../paths';
+import { DEFAULT_THRESHOLDS_FILE, PROJECT_ROOT } from '../config';
+
+export { DEFAULT_THRESHOLDS_FILE };
 import { ErrorType, ExpectedError } from '../errors';
 
 export type Severity = 'pass' | 'warn' | 'fail';
@@ -45,8 +47,6 @@ export interface QualityThresholds {
 export class InvalidThresholdsError extends ExpectedError {
   override readonly name = ErrorType.InvalidThresholds;
 }
-
-export const DEFAULT_THRESHOLDS_FILE = path.resolve(PROJECT_ROOT, 'config/quality-thresholds.json');
 
 /** The file DQ_THRESHOLDS_FILE names in `env` (the config loader passes the real environment). */
 export function thresholdsFile(env: Readonly<Record<string, string | undefined>>): string {

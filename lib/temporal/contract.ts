@@ -21,8 +21,7 @@ import type { DatasetSummary } from '../summary';
 export { ErrorType, type ErrorTypeName } from '../errors';
 export { AnalyticsDate, PipelineStage, ScheduledStartTime, SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
 
-/** The task queue every retailflow worker polls (TEMPORAL_TASK_QUEUE overrides it per deployment). */
-export const DEFAULT_TASK_QUEUE = 'retailflow';
+export { DEFAULT_TASK_QUEUE } from './task-queue';
 
 /** Workflow type names: the exported function names in workflows/index.ts. */
 export const WorkflowType = {
