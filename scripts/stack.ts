@@ -358,6 +358,8 @@ async function main(argv: string[]): Promise<number> {
     onChange: (parts) => status.update({ parts }),
   });
   status.update({});
+  // A second Ctrl-C exits at once: no stale status file claims that the stack still runs.
+  process.once('exit', () => status.remove());
   const stop = stopOnSignals(supervisor, () => status.update({ state: 'stopping' }));
   const finish = async (code: number): Promise<number> => {
     const crashed = supervisor.status().filter((part) => part.state === 'crashed').map((part) => part.name);

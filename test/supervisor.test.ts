@@ -362,6 +362,26 @@ describe('process supervisor', function () {
     assert.equal(new Set(await freePorts(20)).size, 20);
   });
 
+  it('withFreePorts starts a child again on a new port when its port was taken before it bound it (EADDRINUSE)', async () => {
+    const squatter = http.createServer();
+    const attempts: number[] = [];
+    try {
+      const port = await withFreePorts(1, async ([candidate]) => {
+        attempts.push(candidate);
+        // The race, staged: someone else binds the port between our pick and the child's bind.
+        if (attempts.length === 1) await new Promise<void>((resolve) => squatter.listen(candidate, '127.0.0.1', resolve));
+        const server = `require('node:net').createServer().listen(${candidate}, '127.0.0.1', () => console.log('up'));`;
+        await supervisor.start(nodeChild('server', server, UP));
+        return candidate;
+      });
+      assert.equal(attempts.length, 2);
+      assert.equal(port, attempts[1]);
+      assert.equal(await isPortFree('127.0.0.1', port), false, 'the child listens on the second port');
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('freePort returns a loopback port nobody listens on', async () => {
     const port = await freePort();
     assert.ok(port > 0 && port < 65536);
