@@ -11,25 +11,17 @@ import {
   storeDailyReport,
 } from '../lib/analytics/daily';
 import { DAILY_METRICS_SCHEMA_VERSION, DAILY_METRICS_TOPIC, dailyMetricsEvent } from '../lib/analytics/events';
-import { NO_SCORER, PredictionOutcome, PredictionScorer } from '../lib/analytics/predictions';
+import { NO_SCORER, PredictionOutcome } from '../lib/analytics/predictions';
 import { writeDailyMetricsCsv } from '../lib/analytics/report-csv';
-import type { Config } from '../lib/config';
-import type { EventBus } from '../lib/eventbus/types';
 import { loadOrdersFile, LoadResult } from '../lib/ingest/load';
 import { summarizeOrders, writeSummaryCsv } from '../lib/summary';
 import type { IngestInput, SummaryOutput } from '../lib/temporal/contract';
 import { topicEnsurer } from '../lib/eventbus/topics';
-import type { Warehouse } from '../lib/warehouse/types';
 import { createQualityActivities } from './quality';
 import { createModelActivities } from './model';
+import type { ActivityDeps } from './deps';
 
-export interface ActivityDeps {
-  warehouse: Warehouse;
-  config: Config;
-  eventBus: EventBus;
-  /** Scores each day with the promoted model (workers pass createPredictionScorer); without it daily runs report "no-model". */
-  scorer?: PredictionScorer;
-}
+export type { ActivityDeps } from './deps';
 
 export interface StoreReportInput {
   report: DailyReport;

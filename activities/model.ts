@@ -21,7 +21,7 @@ import {
   trainStagedModel,
   TrainingRunInput,
 } from '../lib/model/training';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 export interface RegisterInput {
   runId: string;

@@ -5,7 +5,7 @@ import { storeDqResults } from '../lib/quality/results';
 import { loadThresholds } from '../lib/quality/thresholds';
 import type { DqDayReport } from '../lib/quality/types';
 import { topicEnsurer } from '../lib/eventbus/topics';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 export interface DqReportInput {
   report: DqDayReport;

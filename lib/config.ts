@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { ExpectedError } from './errors';
 import { PROJECT_ROOT } from './paths';
 import { withStackEnv } from './stack-env';
-import { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
+import { DEFAULT_TASK_QUEUE } from './task-queue';
 
 export { PROJECT_ROOT } from './paths';
 

@@ -21,7 +21,7 @@ import type { DatasetSummary } from '../summary';
 export { ErrorType, type ErrorTypeName } from '../errors';
 export { AnalyticsDate, PipelineStage, ScheduledStartTime, SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
 
-export { DEFAULT_TASK_QUEUE } from './task-queue';
+export { DEFAULT_TASK_QUEUE } from '../task-queue';
 
 /** Workflow type names: the exported function names in workflows/index.ts. */
 export const WorkflowType = {
