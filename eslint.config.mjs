@@ -20,7 +20,7 @@ const TS_DIRS = ['workflows', 'activities', 'workers', 'api', 'lib', 'scripts', 
 // Modules that workflow code may import as values besides @temporalio/workflow and
 // @temporalio/common: the contract module and the pure, deterministic modules it uses. Paths are
 // relative to the repo root, without extension. Any other project module is type-only in workflows.
-const WORKFLOW_VALUE_MODULES = ['lib/temporal/contract', 'lib/temporal/search-attributes', 'lib/task-queue', 'lib/errors', 'lib/dates'];
+const WORKFLOW_VALUE_MODULES = ['lib/temporal/contract', 'lib/temporal/search-attributes', 'lib/task-queue', 'lib/errors', 'lib/dates', 'lib/analytics/money', 'lib/warehouse/values'];
 
 // Node built-ins: the workflow bundler rejects them (it allows only `assert`, `url` and `util`, and
 // those are banned here too except `assert`, which the Temporal samples' config also allows).

@@ -30,6 +30,7 @@ import {
 } from '../lib/temporal/contract';
 
 /** The result type of each per-day workflow, for typed handles without importing workflow code. */
+/** With an explicit date a run never ends in a NoDataOutcome (only a Schedule's runs do), so these are exact for startDay. */
 export interface PerDayResults {
   dailyAnalyticsWorkflow: DailyAnalyticsResult;
   dataQualityWorkflow: DataQualityResult;

@@ -108,6 +108,8 @@ export interface Config {
   quality: { thresholdsFile: string };
   /** SHOP_TIMEZONE: the IANA zone whose calendar decides what "today" and "yesterday" mean for the shop. */
   shop: { timeZone: string };
+  /** The Schedules `npm start` keeps (clients/platform-schedules.ts). */
+  schedules: { intradayEveryMinutes: number };
   /** Overrides of the tools scripts/setup.sh installs into .tools/bin (lib/tools.ts). */
   tools: { temporal?: string; pubsubEmulator?: string; bigqueryEmulator?: string };
   dataCsv: string;
@@ -178,6 +180,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
     },
     quality: { thresholdsFile: dir('DQ_THRESHOLDS_FILE', DEFAULT_THRESHOLDS_FILE) },
     shop: { timeZone: timeZone(str('SHOP_TIMEZONE', 'Europe/London')) },
+    schedules: { intradayEveryMinutes: Math.max(1, int('INTRADAY_REFRESH_MINUTES', 5)) },
     tools: { temporal: optional('TEMPORAL_CLI_PATH'), pubsubEmulator: optional('PUBSUB_EMULATOR_BIN'), bigqueryEmulator: optional('BIGQUERY_EMULATOR_BIN') },
     dataCsv: dir('DATA_CSV', '../shared/data/online_retail.csv.gz'),
     dataDir: dir('DATA_DIR', 'data'),

@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../lib/config';
 import { pubsubEmulatorSpec } from '../lib/emulators';
 import { LogSink } from '../lib/process/output';
@@ -30,13 +31,14 @@ import {
 } from '../lib/process/supervisor';
 import { searchAttributeCliArgs } from '../lib/temporal/search-attributes';
 import { toolPath } from '../lib/tools';
+import { describeSchedules, keepSchedules, publishStackEnv, stackEnvFile, withdrawStackEnv } from './stack-platform';
 
 const DEFAULT_PUBSUB_EMULATOR_HOST = '127.0.0.1:8085';
 const DUPLICATE_SIGNAL_MS = 1_000;
 /** The banner's first line; tests wait for it. */
 const READY_LINE = 'retailflow is up';
 
-const HELP = `Usage: npm start   (or: node dist/scripts/stack.js [--help])
+const HELP = `Usage: npm start [-- --no-schedules]   (or: node dist/scripts/stack.js [--no-schedules] [--help])
 
 Starts the local platform and waits until each part is healthy:
   1. Temporal dev server (gRPC + Web UI, SQLite in RUN_DIR/temporal.db)
@@ -44,6 +46,9 @@ Starts the local platform and waits until each part is healthy:
   3. worker (node dist/workers/main.js)
   4. API (node dist/api/server.js)
   5. stream consumer (node dist/workers/consumer.js)
+Then it writes RUN_DIR/stack.env (the endpoints, for commands in other shells) and creates or
+updates the platform's Schedules: daily analytics and data quality of yesterday, the intraday
+refresh of today, weekly training (--no-schedules leaves them alone).
 Ctrl-C stops everything (a second Ctrl-C kills it at once). A part that exits later is
 restarted (backoff 1 s doubling to 30 s; after 5 exits within 60 s it is left crashed and the
 rest keep running); states, restarts and last exits are in RUN_DIR/stack.json. Exit code 1 if
@@ -218,6 +223,7 @@ function banner(config: Config, endpoints: Endpoints, seconds: number): string {
     `  Stream consumer   ${url(endpoints.streamHealth, '/health')}   (metrics: ${url(endpoints.streamMetrics, '/metrics')})`,
     `  Logs              ${path.join(config.runDir, 'logs')}`,
     `  Status            ${path.join(config.runDir, 'stack.json')}   (parts restart on their own)`,
+    `  Endpoints         ${stackEnvFile(config)}   (every retailflow command in any shell reads it)`,
     'Press Ctrl-C to stop.',
   ].join('\n');
 }
@@ -326,19 +332,35 @@ function eventLog(logDir: string, rotation: LogRotation): { write: (message: str
   };
 }
 
+interface StackOptions {
+  schedules: boolean;
+}
+
+function parseOptions(argv: string[]): StackOptions | 'help' {
+  const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, 'no-schedules': { type: 'boolean' } } });
+  if (values.help) return 'help';
+  return { schedules: !values['no-schedules'] };
+}
+
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (argv.length > 0) {
-    process.stderr.write(`unknown arguments: ${argv.join(' ')}\n\n${HELP}`);
+  let options: StackOptions;
+  try {
+    const parsed = parseOptions(argv);
+    if (parsed === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    options = parsed;
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
     return 2;
   }
   const startedAt = new Date();
   // Google client libraries otherwise probe the GCE metadata server, which is not reachable here.
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.PUBSUB_EMULATOR_HOST ||= DEFAULT_PUBSUB_EMULATOR_HOST;
+  // The stack decides its endpoints from the environment, never from an earlier run's stack.env.
+  process.env.RETAILFLOW_STACK_ENV = 'none';
   const config = loadConfig();
   const endpoints = endpointsOf(config);
   const logDir = path.join(config.runDir, 'logs');
@@ -363,6 +385,7 @@ async function main(argv: string[]): Promise<number> {
   const stop = stopOnSignals(supervisor, () => status.update({ state: 'stopping' }));
   const finish = async (code: number): Promise<number> => {
     const crashed = supervisor.status().filter((part) => part.state === 'crashed').map((part) => part.name);
+    withdrawStackEnv(config);
     await supervisor.stop();
     status.remove();
     const failed = code !== 0 || crashed.length > 0;
@@ -382,7 +405,15 @@ async function main(argv: string[]): Promise<number> {
   if (stop.requested()) return finish(0);
 
   status.update({ state: 'up' });
+  publishStackEnv(config);
   console.log(banner(config, endpoints, process.uptime()));
+  if (options.schedules) {
+    try {
+      console.log(describeSchedules(await keepSchedules(config)));
+    } catch (err) {
+      console.error(`[stack] could not create the Schedules: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   // Parts restart on their own; only a part without a restart policy (none here) ends the stack.
   const outcome = await Promise.race([stop.signalled, supervisor.crashed]);
   return finish(typeof outcome === 'string' ? 0 : 1);

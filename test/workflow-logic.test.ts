@@ -163,6 +163,70 @@ describe('workflow logic with mocked activities (own dev server, no other servic
     });
   });
 
+  describe('scheduled runs and the shop day', () => {
+    const noData = () => new NoDataForDateError('no order lines on that day');
+
+    it('a Schedule\'s run (no date) of a day without data completes with outcome no-data, one attempt, nothing stored', async () => {
+      const mocks = mocked({ overrides: { computeDailyReport: async () => { throw noData(); } } });
+      const result = await run(mocks, 'dailyAnalyticsWorkflow', [{}], (h) => h.result()) as { outcome: string; reason: string; date: string };
+      assert.equal(result.outcome, 'no-data');
+      assert.match(result.reason, /no order lines on that day/);
+      assert.equal(mocks.callsOf('computeDailyReport').length, 1);
+      assert.equal(mocks.callsOf('storeDailyReport').length, 0);
+    });
+
+    it('data quality on a Schedule: an empty day is an outcome too', async () => {
+      const mocks = mocked({ overrides: { runDataQualityChecks: async () => { throw noData(); } } });
+      const result = await run(mocks, 'dataQualityWorkflow', [{}], (h) => h.result()) as { outcome: string };
+      assert.equal(result.outcome, 'no-data');
+      assert.equal(mocks.callsOf('storeDataQualityResults').length, 0);
+    });
+
+    it('an explicit date of an empty day still fails (analytics run --date keeps its error)', async () => {
+      const mocks = mocked({ overrides: { computeDailyReport: async () => { throw noData(); } } });
+      const failure = await run(mocks, 'dailyAnalyticsWorkflow', [{ date: '2011-12-25' }], (h) => failureOf(h));
+      assert.ok(failure instanceof WorkflowFailedError);
+    });
+
+    it('"yesterday" and "today" are days of the shop\'s time zone', async () => {
+      // Pacific/Kiritimati is UTC+14: for most of the UTC day its calendar is a day ahead, so UTC and shop days differ.
+      const zone = 'Pacific/Kiritimati';
+      for (const day of ['yesterday', 'today'] as const) {
+        const mocks = mocked();
+        await run(mocks, 'dailyAnalyticsWorkflow', [{ day, timeZone: zone }], async (h) => {
+          const result = await h.result() as { date: string };
+          const started = (await h.describe()).startTime;
+          const shopToday = new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(started);
+          const expected = day === 'today' ? shopToday : new Date(Date.parse(`${shopToday}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+          assert.equal(result.date, expected, day);
+        });
+      }
+    });
+
+    it('the intraday refresh recomputes today under the day\'s own ID, and an empty today is an outcome', async () => {
+      const mocks = mocked();
+      const result = await run(mocks, 'intradayRefreshWorkflow', [{ timeZone: 'Europe/London' }], (h) => h.result()) as { date: string; kpis?: unknown };
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+      assert.equal(result.date, today);
+      assert.ok(result.kpis);
+      const child = await env.client.workflow.getHandle(`daily-analytics-${today}`).describe();
+      assert.equal(child.status.name, 'COMPLETED');
+
+      const empty = mocked({ overrides: { computeDailyReport: async () => { throw noData(); } } });
+      const again = await run(empty, 'intradayRefreshWorkflow', [{ timeZone: 'Europe/London' }], (h) => h.result()) as { outcome: string };
+      assert.equal(again.outcome, 'no-data');
+    });
+
+    it('a finished run shows a human summary in its current details', async () => {
+      const mocks = mocked();
+      await run(mocks, 'dailyAnalyticsWorkflow', [{ date: '2011-12-09' }], async (h) => {
+        await h.result();
+        const details = await h.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        assert.match(details.currentDetails, /^2011-12-09 · \d+ orders · £[\d,]+\.\d\d gross · £[\d,]+\.\d\d net/);
+      });
+    });
+  });
+
   describe('dataQualityWorkflow', () => {
     const cases = [
       { severities: ['pass', 'pass'], status: 'passed', counts: { pass: 2, warn: 0, fail: 0 }, reasons: [], warnings: [] },

@@ -62,13 +62,27 @@ export function buildCli(): Command {
   return program;
 }
 
-if (require.main === module) {
-  buildCli()
-    .parseAsync(process.argv)
-    .catch((err: unknown) => {
-      // Expected, user-fixable errors get one clear line; anything else keeps its stack.
-      if (err instanceof ExpectedError) console.error(`error: ${err.message}`);
-      else console.error(err);
-      process.exit(1);
-    });
+/**
+ * The one line an expected failure gets: our own ExpectedErrors, and the few library errors that
+ * mean "a dependency is missing" rather than a bug. Anything else keeps its stack (a bug report).
+ */
+export function expectedFailureMessage(err: unknown): string | undefined {
+  if (err instanceof ExpectedError) return err.message;
+  const message = err instanceof Error ? err.message : '';
+  if (/Could not load the default credentials/.test(message)) {
+    return 'Google Cloud credentials not found: set GOOGLE_APPLICATION_CREDENTIALS or run "gcloud auth application-default login"; for the local platform leave WAREHOUSE unset or set RETAILFLOW_ENV=local';
+  }
+  return undefined;
 }
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    const line = expectedFailureMessage(err);
+    console.error(line === undefined ? err : `error: ${line}`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main(process.argv);

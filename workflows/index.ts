@@ -4,3 +4,4 @@ export { dailyAnalyticsWorkflow } from './analytics';
 export { backfillWorkflow } from './backfill';
 export { dataQualityWorkflow } from './quality';
 export { trainingWorkflow } from './training';
+export { intradayRefreshWorkflow } from './intraday';

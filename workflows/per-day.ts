@@ -1,12 +1,13 @@
 /**
  * The per-day pattern on the workflow side, written once: which day a run works on, its stages
- * (visible in the Web UI as the PipelineStage search attribute) and the retry policy of its steps.
- * dailyAnalyticsWorkflow and dataQualityWorkflow use it; so does any new per-day workflow.
+ * (visible in the Web UI as the PipelineStage search attribute and the run's current details) and
+ * the retry policy of its steps. dailyAnalyticsWorkflow and dataQualityWorkflow use it; so does
+ * any new per-day workflow.
  */
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Duration, RetryPolicy } from '@temporalio/common';
-import { assertIsoDate, utcDateOf } from '../lib/dates';
-import { AnalyticsDate, ErrorType, PipelineStage, ScheduledStartTime, type PerDayInput } from '../lib/temporal/contract';
+import { addDays, assertIsoDate, zonedDateOf } from '../lib/dates';
+import { AnalyticsDate, ErrorType, PipelineStage, ScheduledStartTime, type NoDataOutcome, type PerDayInput } from '../lib/temporal/contract';
 
 /** A bad date, a day without data or a schema mismatch will not change on retry. */
 const PER_DAY_NON_RETRYABLE: readonly string[] = [ErrorType.InvalidDate, ErrorType.NoDataForDate, ErrorType.WarehouseSchema];
@@ -31,13 +32,22 @@ export interface PerDayRun {
   /** The business day this run works on. */
   date: string;
   workflowId: string;
-  /** Record the step the run is in (Web UI column PipelineStage; the day is AnalyticsDate). */
+  /** Started by a Schedule (no explicit date, or allowEmpty): an empty day is then an outcome, not a failure. */
+  scheduled: boolean;
+  /** Record the step the run is in (Web UI: PipelineStage column, and the run's current details). */
   stage(name: string): void;
+  /** The run's current details in the Web UI: one human line, e.g. "2011-12-09 · 44 orders · £200,920.60 gross". */
+  describe(details: string): void;
+  /**
+   * Run `step`; on a scheduled run a day without data ends the run with a `no-data` outcome
+   * (returned instead of the step's result). An explicit date keeps failing, with the message.
+   */
+  unlessNoData<T>(step: () => Promise<T>): Promise<T | NoDataOutcome>;
 }
 
 /** Resolve and validate the run's day; an invalid date fails the run at once, without retries. */
 export function beginPerDayRun(input: PerDayInput = {}): PerDayRun {
-  const date = input.date ?? previousDayOfScheduledStart();
+  const date = input.date ?? scheduledDay(input);
   try {
     assertIsoDate(date);
   } catch (err) {
@@ -45,16 +55,46 @@ export function beginPerDayRun(input: PerDayInput = {}): PerDayRun {
   }
   const { workflowId } = workflowInfo();
   const day = new Date(`${date}T00:00:00Z`);
+  const scheduled = input.date === undefined || input.allowEmpty === true;
+  const describe = (details: string) => setCurrentDetails(details);
   return {
     date,
     workflowId,
-    stage: (name) => upsertSearchAttributes([{ key: AnalyticsDate, value: day }, { key: PipelineStage, value: name }]),
+    scheduled,
+    describe,
+    stage: (name) => {
+      upsertSearchAttributes([{ key: AnalyticsDate, value: day }, { key: PipelineStage, value: name }]);
+      describe(`${date} · ${name}`);
+    },
+    unlessNoData: async (step) => {
+      try {
+        return await step();
+      } catch (err) {
+        const reason = noDataReason(err);
+        // patched(): runs that failed on an empty day before this outcome existed replay as they were.
+        if (!scheduled || reason === undefined || !patched('scheduled-no-data-outcome')) throw err;
+        upsertSearchAttributes([{ key: AnalyticsDate, value: day }, { key: PipelineStage, value: 'no-data' }]);
+        describe(`${date} · no data: ${reason}`);
+        return { outcome: 'no-data', date, reason };
+      }
+    },
   };
 }
 
-/** The calendar day before the Schedule's nominal start (not the actual start, which may lag on catch-up). */
-function previousDayOfScheduledStart(): string {
+function noDataReason(err: unknown): string | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  return cause instanceof ApplicationFailure && cause.type === ErrorType.NoDataForDate ? cause.message : undefined;
+}
+
+/**
+ * The day a Schedule's run works on, from its nominal start (not the actual start, which may lag
+ * on catch-up), in the shop's calendar: the day before for the daily runs, the same day for the
+ * intraday refresh. Without a time zone, UTC (the behaviour before SHOP_TIMEZONE existed).
+ */
+function scheduledDay(input: PerDayInput): string {
   const info = workflowInfo();
   const scheduled = info.typedSearchAttributes.get(ScheduledStartTime) ?? info.runStartTime;
-  return utcDateOf(new Date(scheduled.getTime() - 86_400_000));
+  const today = zonedDateOf(scheduled, input.timeZone ?? 'UTC');
+  return input.day === 'today' ? today : addDays(today, -1);
 }

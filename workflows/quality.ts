@@ -2,7 +2,7 @@
 import type { Activities } from '../activities';
 import type { Severity } from '../lib/quality/thresholds';
 import type { CheckResult } from '../lib/quality/types';
-import { ErrorType, type DataQualityInput, type DataQualityResult } from '../lib/temporal/contract';
+import { ErrorType, type DataQualityInput, type DataQualityResult, type NoDataOutcome } from '../lib/temporal/contract';
 import { beginPerDayRun, perDayActivities } from './per-day';
 
 // A broken thresholds file will not change on retry either.
@@ -10,17 +10,20 @@ const { runDataQualityChecks, storeDataQualityResults, publishDataQualityAlerts 
   perDayActivities<Activities>({ startToCloseTimeout: '5 minutes', alsoNonRetryable: [ErrorType.InvalidThresholds] });
 
 /** Run the day's data-quality checks in the warehouse, store them in dq_results, alert on warn/fail. */
-export async function dataQualityWorkflow(input: DataQualityInput = {}): Promise<DataQualityResult> {
-  const { date, workflowId, stage } = beginPerDayRun(input);
+export async function dataQualityWorkflow(input: DataQualityInput = {}): Promise<DataQualityResult | NoDataOutcome> {
+  const { date, workflowId, stage, describe, unlessNoData } = beginPerDayRun(input);
 
   stage('dq-check');
-  const report = await runDataQualityChecks({ date });
+  const report = await unlessNoData(() => runDataQualityChecks({ date }));
+  if ('outcome' in report) return report;
   stage('dq-store');
   await storeDataQualityResults({ report, workflowId });
   stage('dq-alert');
   const { messageIds } = await publishDataQualityAlerts({ report, workflowId });
   stage('done');
-  return summarise(date, report.results, messageIds);
+  const result = summarise(date, report.results, messageIds);
+  describe(`${date} · ${result.status} · ${result.counts.pass} passed, ${result.counts.warn} warned, ${result.counts.fail} failed checks`);
+  return result;
 }
 
 function summarise(date: string, results: CheckResult[], alertMessageIds: string[]): DataQualityResult {

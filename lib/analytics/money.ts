@@ -31,3 +31,11 @@ export function formatMoney(value: string, places = 2): string {
   const [whole, frac = ''] = rounded.split('.');
   return places > 0 ? `${whole}.${frac.padEnd(places, '0')}` : whole;
 }
+
+/** Display text with thousands separators: "200920.6" -> "£200,920.60" (pure: workflows use it for run details). */
+export function formatPounds(value: string): string {
+  const [whole, frac] = formatMoney(value).split('.');
+  const sign = whole.startsWith('-') ? '-' : '';
+  const digits = sign ? whole.slice(1) : whole;
+  return `${sign}£${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
+}

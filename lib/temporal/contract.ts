@@ -30,6 +30,7 @@ export const WorkflowType = {
   dataQuality: 'dataQualityWorkflow',
   backfill: 'backfillWorkflow',
   training: 'trainingWorkflow',
+  intradayRefresh: 'intradayRefreshWorkflow',
 } as const;
 export type WorkflowTypeName = (typeof WorkflowType)[keyof typeof WorkflowType];
 
@@ -63,15 +64,36 @@ export function scheduledWorkflowIdPrefix(workflow: PerDayWorkflowType): string 
   return `${PER_DAY_WORKFLOWS[workflow].scheduleId}-scheduled`;
 }
 
-/** What every per-day workflow takes. Without a date (a Schedule's run) it works on the day before its scheduled time. */
+/**
+ * What every per-day workflow takes. With a date it works on that day. Without one (a Schedule's
+ * run) it works on `day` relative to its scheduled time, in the shop's time zone: 'yesterday'
+ * (the daily runs, default) or 'today' (the intraday refresh).
+ */
 export interface PerDayInput {
   /** YYYY-MM-DD. */
   date?: string;
+  day?: 'yesterday' | 'today';
+  /** IANA zone whose calendar decides the day (SHOP_TIMEZONE); default UTC. */
+  timeZone?: string;
+  /** With a date: an empty day is a `no-data` outcome, as on a Schedule's run (the intraday refresh sets it). */
+  allowEmpty?: boolean;
+}
+
+/**
+ * A Schedule's run on a day without orders completes with this instead of failing: an empty day
+ * is normal (Sundays, holidays, a shop with no stream yet). An explicit date still fails, so
+ * `analytics run --date D` on an empty day keeps its clear error and exit code 1.
+ */
+export interface NoDataOutcome {
+  outcome: 'no-data';
+  date: string;
+  reason: string;
 }
 
 export type DailyAnalyticsInput = PerDayInput;
 
 export interface DailyAnalyticsResult {
+  outcome?: 'computed';
   date: string;
   kpis: DailyKpis;
   topProductCount: number;
@@ -84,6 +106,7 @@ export interface DailyAnalyticsResult {
 export type DataQualityInput = PerDayInput;
 
 export interface DataQualityResult {
+  outcome?: 'checked';
   date: string;
   /** failed when any check failed; the workflow still completes (a fail is a finding, not a crash). */
   status: 'passed' | 'warned' | 'failed';
@@ -94,6 +117,24 @@ export interface DataQualityResult {
   results: CheckResult[];
   alertMessageIds: string[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Schedules `npm start` keeps (clients/platform-schedules.ts): IDs and the intraday refresh.
+
+export const ScheduleId = {
+  dailyAnalytics: PER_DAY_WORKFLOWS.dailyAnalyticsWorkflow.scheduleId,
+  dataQuality: PER_DAY_WORKFLOWS.dataQualityWorkflow.scheduleId,
+  intradayRefresh: 'intraday-refresh',
+  weeklyTraining: 'weekly-training',
+} as const;
+
+export interface IntradayRefreshInput {
+  /** IANA zone whose calendar decides "today" (SHOP_TIMEZONE); default UTC. */
+  timeZone?: string;
+}
+
+/** The refreshed day's result, or why nothing was refreshed. */
+export type IntradayRefreshResult = DailyAnalyticsResult | NoDataOutcome | { outcome: 'already-running'; date: string };
 
 // ---------------------------------------------------------------------------------------------
 // Backfill: one child per day with data in a range, for any per-day workflow.

@@ -41,6 +41,12 @@ export const SCENARIOS: Scenario[] = [
     name: 'dailyAnalyticsWorkflow-no-data', workflowType: 'dailyAnalyticsWorkflow', args: [{ date: '2011-12-25' }], fails: true,
     mocks: { overrides: { computeDailyReport: async () => { throw ApplicationFailure.create({ message: 'no order lines on 2011-12-25 in orders_raw', type: 'NoDataForDateError' }); } } },
   },
+  {
+    // A Schedule's run (no date) of an empty day: completes with outcome no-data (patch scheduled-no-data-outcome).
+    name: 'dailyAnalyticsWorkflow-scheduled-no-data', workflowType: 'dailyAnalyticsWorkflow', args: [{ day: 'yesterday', timeZone: 'Europe/London' }],
+    mocks: { overrides: { computeDailyReport: async () => { throw ApplicationFailure.create({ message: 'no order lines in orders_raw', type: 'NoDataForDateError' }); } } },
+  },
+  { name: 'intradayRefreshWorkflow', workflowType: 'intradayRefreshWorkflow', args: [{ timeZone: 'Europe/London' }] },
   { name: 'dataQualityWorkflow', workflowType: 'dataQualityWorkflow', args: [{ date: '2011-12-09' }], mocks: { dqSeverities: ['pass', 'warn', 'pass'] } },
   { name: 'trainingWorkflow', workflowType: 'trainingWorkflow', args: [{ boundary: '2011-11-01', params: { nTrees: 5 } }] },
   {

@@ -2,7 +2,8 @@
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../../lib/config';
 import { assertIsoDate } from '../../lib/dates';
-import { ExpectedError } from '../../lib/errors';
+import { DependencyUnavailableError, ExpectedError } from '../../lib/errors';
+import { canConnect, parseHostPort } from '../../lib/process/supervisor';
 import { openWarehouse, Warehouse } from '../../lib/warehouse';
 
 /** A user-fixable failure of a command: printed as `error: <message>`, exit code 1, no stack. */
@@ -51,5 +52,18 @@ export async function withWarehouse<T>(config: Config, fn: (wh: Warehouse) => Pr
     return await fn(wh);
   } finally {
     await wh.close();
+  }
+}
+
+/**
+ * Fail in one line, before the Google client retries for a minute, when the Pub/Sub emulator is
+ * not there. Against real Pub/Sub (no emulator configured) the client's own errors apply.
+ */
+export async function requirePubSub(config: Config): Promise<void> {
+  const host = config.pubsub.emulatorHost;
+  if (!host) return;
+  const { host: h, port } = parseHostPort(host, 'PUBSUB_EMULATOR_HOST');
+  if (!(await canConnect(h, port, 2_000))) {
+    throw new DependencyUnavailableError(`Pub/Sub emulator not reachable at ${host}: is the platform running (npm start)? Or set PUBSUB_EMULATOR_HOST`);
   }
 }

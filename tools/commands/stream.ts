@@ -8,7 +8,7 @@ import { DEFAULT_START, generateLines, loadProfile, take } from '../../lib/strea
 import { publishLines, type OutboundLine, type PublishStats } from '../../lib/stream/publisher';
 import { planReplay } from '../../lib/stream/replay';
 import { ensureStreamTopology } from '../../lib/stream/topology';
-import { CliError, isoDate, nonNegativeInt, positiveInt, positiveNumber, withWarehouse } from './common';
+import { CliError, isoDate, nonNegativeInt, positiveInt, positiveNumber, requirePubSub, withWarehouse } from './common';
 
 /** Runs longer than this many lines (or seconds) get a progress bar. */
 const PROGRESS_MIN_LINES = 10_000;
@@ -25,6 +25,7 @@ async function publishAndReport(
   lines: Iterable<OutboundLine>,
   opts: { rate?: number; durationMs?: number; expected: number; json: boolean },
 ): Promise<PublishStats> {
+  await requirePubSub(config);
   const bus = createPubSubEventBus({ projectId: config.pubsub.projectId, emulatorHost: config.pubsub.emulatorHost });
   let bar: Progress | undefined;
   let stop = false;
