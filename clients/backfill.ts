@@ -6,6 +6,7 @@ import { progressBar } from '../lib/progress';
 import {
   backfillProgressQuery,
   backfillWorkflowId,
+  PER_DAY_WORKFLOWS,
   WorkflowType,
   type BackfillInput,
   type BackfillResult,
@@ -24,6 +25,7 @@ export async function startBackfill(
     taskQueue,
     args: [input],
     workflowId: backfillWorkflowId(input.workflow ?? 'dailyAnalyticsWorkflow', input.from, input.to),
+    staticSummary: `backfill ${PER_DAY_WORKFLOWS[input.workflow ?? 'dailyAnalyticsWorkflow'].label} ${input.from}..${input.to}`,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });

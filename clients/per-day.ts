@@ -50,6 +50,8 @@ export function startDay<W extends PerDayWorkflowType>(
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: [{ key: AnalyticsDate, value: dateToUtcMidnight(opts.date) }],
+    // The Web UI's summary column: what this run is, before it has said anything itself.
+    staticSummary: `${PER_DAY_WORKFLOWS[opts.workflow].label} ${opts.date}`,
   });
 }
 

@@ -21,6 +21,7 @@ export function startTraining(
     taskQueue,
     args: [input],
     workflowId: trainingWorkflowId(tag),
+    staticSummary: `train ${input.params?.nTrees ?? 100} trees, holdout from ${input.boundary ?? '2011-11-01'}, gated promotion`,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     // A person re-running a tag means it (the DAG uses ALLOW_DUPLICATE_FAILED_ONLY instead).
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

@@ -2,6 +2,7 @@ import {
   continueAsNew,
   executeChild,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -16,6 +17,7 @@ import {
   backfillProgressQuery,
   ErrorType,
   isPerDayWorkflowType,
+  PER_DAY_WORKFLOWS,
   perDayWorkflowId,
   PipelineStage,
   type BackfillInput,
@@ -51,14 +53,19 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillRe
         args: [{ date }],
         workflowId: perDayWorkflowId(workflow, date),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        staticSummary: `${PER_DAY_WORKFLOWS[workflow].label} ${date} (backfill ${input.from}..${input.to})`,
       });
       state.done++;
     } catch (err) {
       failedDays.push({ date, error: rootCauseMessage(err) });
     } finally {
       running--;
+      describeProgress();
     }
   };
+  const describeProgress = () =>
+    setCurrentDetails(`backfill ${input.from}..${input.to} · ${state.total} days · ${state.done} done, ${failedDays.length} failed, ${running} running`);
+  describeProgress();
 
   let startedThisRun = 0;
   const inFlight: Promise<void>[] = [];

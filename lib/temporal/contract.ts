@@ -42,8 +42,8 @@ export type WorkflowTypeName = (typeof WorkflowType)[keyof typeof WorkflowType];
  * here (and its function in workflows/); the client, the backfill and the CLI factory need no copy.
  */
 export const PER_DAY_WORKFLOWS = {
-  dailyAnalyticsWorkflow: { idPrefix: 'daily-analytics', scheduleId: 'daily-analytics', scheduleHourUtc: 1, verb: 'analyses' },
-  dataQualityWorkflow: { idPrefix: 'data-quality', scheduleId: 'data-quality', scheduleHourUtc: 2, verb: 'checks' },
+  dailyAnalyticsWorkflow: { idPrefix: 'daily-analytics', scheduleId: 'daily-analytics', scheduleHourUtc: 1, verb: 'analyses', label: 'daily analytics' },
+  dataQualityWorkflow: { idPrefix: 'data-quality', scheduleId: 'data-quality', scheduleHourUtc: 2, verb: 'checks', label: 'data quality' },
 } as const;
 export type PerDayWorkflowType = keyof typeof PER_DAY_WORKFLOWS;
 
