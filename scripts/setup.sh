@@ -111,6 +111,22 @@ ensure_compose_validator() {
   work "docker-compose installed in $((SECONDS - t0))s"
 }
 
+ensure_chromium() {
+  # Debian's chromium drives the browser tests (playwright-core with executablePath) and the doc
+  # screenshots; no browser download at run time. Installed once with apt (about 60 s).
+  if command -v chromium >/dev/null 2>&1; then say "chromium: $(chromium --version 2>/dev/null | head -1)"; return; fi
+  if [[ $CHECK == 1 ]]; then echo "setup: chromium (browser tests) missing"; MISSING=1; return; fi
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: chromium missing: run 'sudo apt-get install -y chromium' (needed by the browser tests)" >&2
+    return
+  fi
+  work "installing chromium (Debian package) for the browser tests"
+  local t0=$SECONDS
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+  work "chromium installed in $((SECONDS - t0))s"
+}
+
 ensure_npm
 ensure_temporal
 ensure_go_tool pubsub-emulator "$ROOT/scripts/install/pubsub-emulator.sh" \
@@ -118,6 +134,7 @@ ensure_go_tool pubsub-emulator "$ROOT/scripts/install/pubsub-emulator.sh" \
 ensure_go_tool bigquery-emulator "$ROOT/scripts/install/bigquery-emulator.sh"
 ensure_python_venv
 ensure_compose_validator
+ensure_chromium
 
 if [[ $CHECK == 1 && $MISSING == 1 ]]; then echo "setup: run 'npm run setup' to install what is missing"; exit 1; fi
 say "ready in $((SECONDS - START))s (cache: $CACHE)"

@@ -8,6 +8,7 @@ import { services } from './hooks';
 import { realDataHead, tempDir, writeCsv } from './support/fixtures';
 import { currentModel } from '../lib/model/registry';
 import { runCli } from './support/cli';
+import { freePort } from '../lib/process/supervisor';
 import { referenceKpis } from './support/reference-kpis';
 import { startTestWorker, TestWorker } from './support/worker';
 
@@ -153,3 +154,40 @@ describe('@integration CLI: analytics against Temporal', function () {
   });
 });
 
+
+describe('CLI in a new shell with nothing running: one line that names the dependency, exit 1, no stack trace', function () {
+  this.timeout(60_000);
+  const dir = tempDir();
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    const [temporalPort, pubsubPort] = [await freePort(), await freePort()];
+    // A clean environment, as a new terminal has; the ports are free, so nothing answers there.
+    env = {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', RETAILFLOW_STACK_ENV: 'none',
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, PUBSUB_EMULATOR_HOST: `127.0.0.1:${pubsubPort}`,
+      DUCKDB_PATH: path.join(dir, 'w.duckdb'), DATA_DIR: dir, RUN_DIR: dir,
+    };
+  });
+
+  const expectOneLine = (res: { code: number | null; err: string }, pattern: RegExp) => {
+    assert.equal(res.code, 1, res.err);
+    assert.match(res.err, pattern);
+    assert.doesNotMatch(res.err, /^\s+at /m, res.err);
+    assert.equal(res.err.trim().split('\n').length, 1, res.err);
+  };
+
+  it('analytics run without Temporal', async () => {
+    expectOneLine(await runCli(['analytics', 'run', '--date', '2011-12-09'], env, 60_000, { cleanEnv: true }),
+      /^error: Temporal not reachable at 127\.0\.0\.1:\d+ .*: is the platform running \(npm start\)\?/);
+  });
+
+  it('stream generate before any data, then without the Pub/Sub emulator', async () => {
+    expectOneLine(await runCli(['stream', 'generate', '--count', '5'], env, 60_000, { cleanEnv: true }),
+      /^error: table orders_raw does not exist in the warehouse: load the data first: retailflow ingest$/m);
+    const load = await runCli(['ingest', '--file', writeCsv(realDataHead(500))], env, 60_000, { cleanEnv: true });
+    assert.equal(load.code, 0, load.err);
+    expectOneLine(await runCli(['stream', 'generate', '--count', '5'], env, 60_000, { cleanEnv: true }),
+      /^error: Pub\/Sub emulator not reachable at 127\.0\.0\.1:\d+: is the platform running \(npm start\)\?/);
+  });
+});

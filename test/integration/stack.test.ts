@@ -9,7 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isGroupAlive, isPidAlive, type ChildStatus } from '../../lib/process/supervisor';
-import { get, killStack, startStack, waitForExit, type RunningStack, type StackPorts } from '../support/stack';
+import { Client, Connection } from '@temporalio/client';
+import { parseEnv } from 'node:util';
+import { runCli } from '../support/cli';
+import { realDataHead, writeCsv } from '../support/fixtures';
+import { get, killStack, sleep, startStack, waitForExit, type RunningStack, type StackPorts } from '../support/stack';
 
 const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -99,6 +103,59 @@ describe('local stack (npm start) @integration', function () {
     assert.ok(output.includes(`Status            ${path.join(runDir, 'stack.json')}`), output);
   });
 
+  it('writes run/stack.env with the endpoints it started', () => {
+    const published = parseEnv(fs.readFileSync(path.join(runDir, 'stack.env'), 'utf8'));
+    assert.equal(published.TEMPORAL_ADDRESS, `127.0.0.1:${ports.grpc}`);
+    assert.equal(published.PUBSUB_EMULATOR_HOST, `127.0.0.1:${ports.pubsub}`);
+    assert.equal(published.API_PORT, String(ports.api));
+    assert.equal(published.DUCKDB_PATH, path.join(runDir, 'warehouse.duckdb'));
+  });
+
+  it('a CLI in a clean shell (only RUN_DIR to find this stack) loads, analyses and streams with no stack trace', async () => {
+    // What a new terminal has: PATH and HOME. RUN_DIR only because this stack runs in a temp dir;
+    // with the default run/ a newcomer needs nothing at all. Every endpoint comes from stack.env.
+    const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', RUN_DIR: runDir };
+    const file = writeCsv(realDataHead(3_000));
+    const steps: string[][] = [
+      ['ingest', '--file', file],
+      ['analytics', 'run', '--date', '2010-12-01'],
+      ['dq', 'run', '--date', '2010-12-01'],
+      ['stream', 'generate', '--count', '200', '--seed', '7'],
+      ['stream', 'stats'],
+    ];
+    for (const args of steps) {
+      const res = await runCli(args, clean, 120_000, { cleanEnv: true });
+      assert.ok(res.code === 0 || (args[0] === 'dq' && res.code === 1), `${args.join(' ')}: exit ${res.code}\n${res.out}\n${res.err}`);
+      assert.doesNotMatch(res.err, /^\s+at /m, `${args.join(' ')} printed a stack trace:\n${res.err}`);
+    }
+  });
+
+  it('keeps the platform Schedules, and yesterday\'s scheduled run completes (no-data, not a failure)', async () => {
+    // The Schedules are listed right after the banner, once Temporal has them.
+    for (let i = 0; i < 100 && !stack.output().includes('weekly-training'); i++) await sleep(100);
+    const listed = stack.output();
+    assert.match(listed, /Schedules \(npm start -- --no-schedules to leave them alone\):/);
+    for (const id of ['daily-analytics', 'data-quality', 'intraday-refresh', 'weekly-training']) assert.match(listed, new RegExp(`^  ${id} +.+next `, 'm'));
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.grpc}` });
+    try {
+      const client = new Client({ connection });
+      const schedule = client.schedule.getHandle('daily-analytics');
+      await schedule.trigger();
+      let workflowId: string | undefined;
+      for (let i = 0; i < 50 && !workflowId; i++) {
+        workflowId = (await schedule.describe()).info.recentActions.at(-1)?.action.workflow.workflowId;
+        if (!workflowId) await sleep(200);
+      }
+      assert.ok(workflowId, 'the triggered run started');
+      const result = await client.workflow.getHandle(workflowId).result() as { outcome?: string; reason?: string };
+      // Yesterday (shop time) has no orders in this warehouse: an outcome with a reason, not a red run.
+      assert.equal(result.outcome, 'no-data', JSON.stringify(result));
+      assert.match(result.reason ?? '', /no order lines/);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('stops everything on SIGINT with exit code 0 and no processes left', async () => {
     const began = Date.now();
     stack.proc.kill('SIGINT');
@@ -110,5 +167,6 @@ describe('local stack (npm start) @integration', function () {
       assert.equal(isGroupAlive(pid), false, `${child.name}'s process group ${pid} still has members`);
     }
     assert.equal(fs.existsSync(path.join(runDir, 'stack.json')), false, 'stack.json is removed on a clean stop');
+    assert.equal(fs.existsSync(path.join(runDir, 'stack.env')), false, 'stack.env is removed on a clean stop');
   });
 });

@@ -14,10 +14,11 @@ export interface CliRun {
 }
 
 /** Async on purpose: an in-process test worker needs this event loop while the CLI waits on it. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliRun> {
+/** `cleanEnv`: the child gets only `env` (a new shell), not this process's environment. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000, opts: { cleanEnv?: boolean } = {}): Promise<CliRun> {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run "npm run build" first`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs });
+    const child = spawn(process.execPath, [CLI, ...args], { env: opts.cleanEnv ? env : { ...process.env, ...env }, timeout: timeoutMs });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
