@@ -52,6 +52,7 @@ export function startDay<W extends PerDayWorkflowType>(
     typedSearchAttributes: [{ key: AnalyticsDate, value: dateToUtcMidnight(opts.date) }],
     // The Web UI's summary column: what this run is, before it has said anything itself.
     staticSummary: `${PER_DAY_WORKFLOWS[opts.workflow].label} ${opts.date}`,
+    staticDetails: `One run per business day (ID ${perDayWorkflowId(opts.workflow, opts.date)}): starting it again while it runs attaches to this run; a finished day may be re-run and its rows are replaced.`,
   });
 }
 
