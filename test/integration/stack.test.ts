@@ -156,6 +156,45 @@ describe('local stack (npm start) @integration', function () {
     }
   });
 
+  it('live orders reach today\'s KPIs through the intraday refresh, exactly', async () => {
+    const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', RUN_DIR: runDir };
+    const gen = await runCli(['stream', 'generate', '--live', '--rate', '500', '--count', '300'], clean, 120_000, { cleanEnv: true });
+    assert.equal(gen.code, 0, gen.err);
+    // Wait until the consumer has stored all 300 (stored + duplicates + dead-lettered = published).
+    let stored = 0;
+    for (let i = 0; i < 100 && stored < 300 + 200; i++) {
+      const stats = await runCli(['stream', 'stats', '--json'], clean, 30_000, { cleanEnv: true });
+      stored = (JSON.parse(stats.out) as { stored: number }).stored;
+      if (stored < 500) await sleep(300);
+    }
+    assert.equal(stored, 500, 'the 200 generated earlier and the 300 live lines are stored');
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.grpc}` });
+    try {
+      const client = new Client({ connection });
+      const before = (await client.schedule.getHandle('intraday-refresh').describe()).info.recentActions.length;
+      await client.schedule.getHandle('intraday-refresh').trigger();
+      let workflowId: string | undefined;
+      for (let i = 0; i < 50 && !workflowId; i++) {
+        const actions = (await client.schedule.getHandle('intraday-refresh').describe()).info.recentActions;
+        if (actions.length > before) workflowId = actions.at(-1)?.action.workflow.workflowId;
+        else await sleep(200);
+      }
+      assert.ok(workflowId, 'the refresh started');
+      const result = await client.workflow.getHandle(workflowId).result() as { date: string; kpis: { stream_lines: number; batch_lines: number; total_lines: number } };
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+      assert.equal(result.date, today);
+      assert.equal(result.kpis.stream_lines, 300, JSON.stringify(result.kpis));
+      assert.equal(result.kpis.batch_lines, 0);
+      assert.equal(result.kpis.total_lines, 300);
+      // The CLI shows the same day from the warehouse.
+      const cli = await runCli(['analytics', 'run', '--date', 'today'], clean, 60_000, { cleanEnv: true });
+      assert.equal(cli.code, 0, cli.err);
+      assert.match(cli.out, /stream \d+ \/ 300\b/);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('stops everything on SIGINT with exit code 0 and no processes left', async () => {
     const began = Date.now();
     stack.proc.kill('SIGINT');

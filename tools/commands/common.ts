@@ -1,7 +1,7 @@
 /** Helpers every CLI command shares: the one-line error, argument parsers, the warehouse. */
 import { InvalidArgumentError } from 'commander';
-import type { Config } from '../../lib/config';
-import { assertIsoDate } from '../../lib/dates';
+import { loadConfig, type Config } from '../../lib/config';
+import { addDays, assertIsoDate, zonedDateOf } from '../../lib/dates';
 import { DependencyUnavailableError, ExpectedError } from '../../lib/errors';
 import { canConnect, parseHostPort } from '../../lib/process/supervisor';
 import { openWarehouse, Warehouse } from '../../lib/warehouse';
@@ -11,7 +11,12 @@ export class CliError extends ExpectedError {
   override readonly name = 'CliError';
 }
 
+/** A calendar date, or `today` / `yesterday` in the shop's time zone (SHOP_TIMEZONE). */
 export function isoDate(value: string): string {
+  if (value === 'today' || value === 'yesterday') {
+    const today = zonedDateOf(new Date(), loadConfig().shop.timeZone);
+    return value === 'today' ? today : addDays(today, -1);
+  }
   try {
     assertIsoDate(value);
   } catch (err) {

@@ -48,7 +48,7 @@ export function perDayCommand<W extends PerDayWorkflowType>(spec: PerDayCommandS
 function runCommand<W extends PerDayWorkflowType>(spec: PerDayCommandSpec<W>): Command {
   return new Command('run')
     .description(spec.run.description)
-    .requiredOption('-d, --date <YYYY-MM-DD>', spec.run.dateHelp, isoDate)
+    .requiredOption('-d, --date <YYYY-MM-DD|today|yesterday>', spec.run.dateHelp, isoDate)
     .option('--json', 'print the workflow result as JSON', false)
     .action(async (opts: { date: string; json: boolean }) => {
       const config = loadConfig();

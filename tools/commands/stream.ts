@@ -4,7 +4,7 @@ import { applyLocalModeDefaults, loadConfig, type Config } from '../../lib/confi
 import { createPubSubEventBus } from '../../lib/eventbus/pubsub';
 import { progressBar, type Progress } from '../../lib/progress';
 import { publishedTotal, recordPublish, streamTotals, type StreamTotals } from '../../lib/stream/accounting';
-import { DEFAULT_START, generateLines, loadProfile, take } from '../../lib/stream/generator';
+import { DEFAULT_START, generateLines, loadProfile, nextGeneratedInvoice, take } from '../../lib/stream/generator';
 import { publishLines, type OutboundLine, type PublishStats } from '../../lib/stream/publisher';
 import { planReplay } from '../../lib/stream/replay';
 import { ensureStreamTopology } from '../../lib/stream/topology';
@@ -32,7 +32,9 @@ async function publishAndReport(
   const onSigint = (): void => {
     stop = true;
   };
+  // Ctrl-C or a SIGTERM (a service manager, `timeout`): stop publishing, flush, record, report.
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   try {
     await ensureStreamTopology(bus, config.stream);
     if (!opts.json && opts.expected >= PROGRESS_MIN_LINES) bar = progressBar(`publish ${source}`, opts.expected);
@@ -55,6 +57,7 @@ async function publishAndReport(
     return stats;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
     await bus.close();
   }
 }
@@ -67,19 +70,35 @@ export function streamCommand(): Command {
     .option('-r, --rate <lines/s>', 'lines per second (default: as fast as possible)', positiveNumber)
     .option('-n, --count <n>', 'lines to publish', positiveInt)
     .option('-d, --duration <seconds>', 'publish for this long (needs --rate or --count to be bounded otherwise)', positiveNumber)
-    .option('-s, --seed <n>', 'random seed', nonNegativeInt, 42)
+    .option('-s, --seed <n>', 'random seed (default 42; with --live a new one per run)', nonNegativeInt)
     .option('--start <YYYY-MM-DD>', 'first simulated invoice day', isoDate, DEFAULT_START)
+    .option('--live', 'live orders: stamped with the shop\'s current time (SHOP_TIMEZONE), until Ctrl-C (or --count/--duration)', false)
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', '\nNeeds the data loaded (retailflow ingest) and Pub/Sub (npm start). Example:\n  retailflow stream generate --rate 2000 --duration 30 --seed 7')
-    .action(async (opts: { rate?: number; count?: number; duration?: number; seed: number; start: string; json: boolean }) => {
-      if (opts.count === undefined && opts.duration === undefined) throw new CliError('give --count or --duration');
+    .addHelpText('after', [
+      '',
+      'Needs the data loaded (retailflow ingest) and Pub/Sub (npm start). Examples:',
+      '  retailflow stream generate --rate 2000 --duration 30 --seed 7',
+      '  retailflow stream generate --live --rate 50      # today\'s orders, as they happen; Ctrl-C stops',
+      'Generated invoices are 9-digit numbers from 900000000, a range real invoices never use; --live',
+      'continues after the highest one already stored.',
+    ].join('\n'))
+    .action(async (opts: { rate?: number; count?: number; duration?: number; seed?: number; start: string; live: boolean; json: boolean }) => {
+      if (!opts.live && opts.count === undefined && opts.duration === undefined) throw new CliError('give --count or --duration (or --live to run until stopped)');
+      if (opts.live && opts.rate === undefined) throw new CliError('--live needs --rate (lines per second), e.g. --live --rate 50');
       applyLocalModeDefaults();
       const config = loadConfig();
-      const profile = await withWarehouse(config, (wh) => loadProfile(wh));
-      const all = generateLines(profile, { seed: opts.seed, start: opts.start });
+      const { profile, firstInvoice } = await withWarehouse(config, async (wh) => ({
+        profile: await loadProfile(wh),
+        firstInvoice: opts.live ? await nextGeneratedInvoice(wh) : 0,
+      }));
+      // Event ids come from the seed: a live run gets a fresh one, or a second run would be all duplicates.
+      const seed = opts.seed ?? (opts.live ? Date.now() % 2 ** 31 : 42);
+      const live = opts.live ? { timeZone: config.shop.timeZone } : undefined;
+      const all = generateLines(profile, { seed, start: opts.start, live, firstInvoice });
       const lines = opts.count !== undefined ? take(all, opts.count) : all;
       const expected = opts.count ?? (opts.rate && opts.duration ? Math.round(opts.rate * opts.duration) : 0);
-      await publishAndReport(config, 'generator', lines, { rate: opts.rate, durationMs: opts.duration && opts.duration * 1000, expected, json: opts.json });
+      if (opts.live && !opts.json) console.log(`live orders for ${config.shop.timeZone} at ${opts.rate} lines/s (seed ${seed}); Ctrl-C stops`);
+      await publishAndReport(config, opts.live ? 'live' : 'generator', lines, { rate: opts.rate, durationMs: opts.duration && opts.duration * 1000, expected, json: opts.json });
     });
 
   cmd.command('replay')
