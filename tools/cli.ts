@@ -15,6 +15,7 @@ import { analyticsCommand } from './commands/analytics';
 import { withWarehouse } from './commands/common';
 import { dqCommand } from './commands/dq';
 import { modelsCommand } from './commands/models';
+import { monitorCommand } from './commands/monitor';
 import { streamCommand } from './commands/stream';
 
 // Local mode must never reach for the cloud metadata server (cloud mode keeps ADC working).
@@ -59,6 +60,7 @@ export function buildCli(): Command {
   program.addCommand(dqCommand());
   program.addCommand(modelsCommand());
   program.addCommand(streamCommand());
+  program.addCommand(monitorCommand());
   return program;
 }
 
