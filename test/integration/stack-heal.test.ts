@@ -24,27 +24,47 @@ import * as zlib from 'node:zlib';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import type { ChildStatus } from '../../lib/process/status';
 import { isPidAlive } from '../../lib/process/supervisor';
+import { DuckDBWarehouse } from '../../lib/warehouse/duckdb';
+import type { Warehouse } from '../../lib/warehouse/types';
+import { referenceKpis } from '../support/reference-kpis';
 import { get, killStack, sleep, startStack, waitForExit, type RunningStack } from '../support/stack';
 
+function dayRange(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
 const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
-/** Enough real lines for the first three days (2010-12-01 .. 2010-12-03). */
-const SAMPLE_LINES = 8_000;
-const BACKFILL = { from: '2010-12-01', to: '2010-12-03' };
+/** The first 40,000 real lines: 2010-12-01 .. 2010-12-17, 14 days with orders, the last one cut. */
+const SAMPLE_LINES = 40_000;
+const BACKFILL = { from: '2010-12-01', to: '2010-12-31' };
 
 describe('local stack heals itself after kill -9 @integration', function () {
   this.timeout(120_000);
   let runDir: string;
   let stack: RunningStack;
+  let sample: string;
 
   before(async function () {
     this.timeout(240_000);
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-heal-'));
     stack = await startStack({ runDir });
-    const sample = path.join(runDir, 'sample.csv');
+    sample = path.join(runDir, 'sample.csv.gz');
     const text = zlib.gunzipSync(fs.readFileSync(loadConfig().dataCsv)).toString('utf8');
-    fs.writeFileSync(sample, `${text.split('\n').slice(0, SAMPLE_LINES + 1).join('\n')}\n`);
+    fs.writeFileSync(sample, zlib.gzipSync(`${text.split('\n').slice(0, SAMPLE_LINES + 1).join('\n')}\n`));
     await cli(['ingest', '--file', sample, '--json']);
   });
+
+  /** The stack's own DuckDB file (the adapter waits for the worker's lock between its writes). */
+  async function withStackWarehouse<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+    const wh = new DuckDBWarehouse({ path: String(stack.env.DUCKDB_PATH) });
+    try {
+      return await fn(wh);
+    } finally {
+      await wh.close();
+    }
+  }
 
   after(async function () {
     this.timeout(60_000);
@@ -151,7 +171,16 @@ describe('local stack heals itself after kill -9 @integration', function () {
     assert.match(fs.readFileSync(path.join(runDir, 'logs', 'stack.log'), 'utf8'), /worker is back: restart 1 ready in/);
     const code = await waitForExit(backfill, 280_000 - (Date.now() - began));
     assert.equal(code, 0, out);
-    assert.match(out, /backfill 2010-12-01\.\.2010-12-03: 3\/3 days done, 0 failed/);
+    const reference = referenceKpis(sample, dayRange(BACKFILL.from, BACKFILL.to));
+    assert.match(out, new RegExp(`backfill ${BACKFILL.from}\\.\\.${BACKFILL.to}: ${reference.size}/${reference.size} days done, 0 failed`));
+    // Exact, and once: one daily_metrics row per day, each equal to the independent reference.
+    const stored = await withStackWarehouse((wh) => wh.query<Record<string, string | number>>(
+      `SELECT CAST(report_date AS STRING) AS d, orders, gross_revenue, refunds, cancelled_orders, unique_customers, items_sold FROM daily_metrics ORDER BY d`));
+    assert.deepEqual(stored.map((r) => r.d), [...reference.keys()].sort());
+    for (const row of stored) {
+      const ref = reference.get(String(row.d));
+      assert.deepEqual({ orders: row.orders, gross_revenue: row.gross_revenue, refunds: row.refunds, cancelled_orders: row.cancelled_orders, unique_customers: row.unique_customers, items_sold: row.items_sold }, ref, String(row.d));
+    }
     console.log(`      backfill done ${((Date.now() - began) / 1000).toFixed(1)} s after the kill`);
     assert.deepEqual(restarts(), { temporal: 0, 'pubsub-emulator': 0, worker: 1, api: 0, consumer: 0 });
   });
