@@ -72,7 +72,22 @@ async function startServices(): Promise<TestServices> {
   return { temporal, pubsubHost: process.env.PUBSUB_EMULATOR_HOST, bigqueryHost: process.env.BIGQUERY_EMULATOR_HOST, logDir };
 }
 
+/** Every test's duration, for the "slowest tests" list at the end of a run. */
+const durations: Array<{ title: string; ms: number }> = [];
+
+function printSlowest(n: number): void {
+  const slowest = [...durations].sort((a, b) => b.ms - a.ms).slice(0, n);
+  if (slowest.length === 0) return;
+  console.log(`\n  ${n} slowest tests:`);
+  for (const t of slowest) console.log(`  ${(t.ms / 1000).toFixed(1).padStart(7)} s  ${t.title}`);
+}
+
 export const mochaHooks = {
+  afterEach(this: Mocha.Context): void {
+    const test = this.currentTest;
+    if (test?.duration !== undefined) durations.push({ title: test.fullTitle(), ms: test.duration });
+  },
+
   async beforeAll(this: Mocha.Context): Promise<void> {
     // Runtime.install must come before any Worker or test environment exists, in unit runs too
     // (the workflow-logic tests start their own). ERROR, not WARN: the failure-path tests make
@@ -88,6 +103,7 @@ export const mochaHooks = {
     await eventBus?.close();
     await started?.temporal.teardown();
     await supervisor?.stop();
+    printSlowest(10);
     const blocked = blockedAttempts();
     if (blocked.length > 0) throw new Error(`tests tried to leave the machine:\n${blocked.join('\n')}`);
   },
