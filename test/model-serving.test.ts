@@ -12,7 +12,7 @@ import { fakeModel, smallForest } from './support/model-fixtures';
 const LINE: ValidLine = {
   eventId: 'e1', eventIdSource: 'message', invoiceNo: '581587', stockCode: '22613', description: 'PACK OF 20 SPACEBOY NAPKINS',
   quantity: 12, invoiceTs: '2011-12-09T12:50:00.000Z', invoiceDate: '2011-12-09', unitPrice: '0.85', customerId: 12680,
-  country: 'France', isCancellation: false, lineValue: '10.2',
+  country: 'France', isCancellation: false, lineValue: '10.2', sourceSha256: null, sourceLineNo: null,
 };
 
 describe('stream scoring with the promoted model', () => {

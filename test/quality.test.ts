@@ -11,6 +11,7 @@ import { dqReport, storeDqResults } from '../lib/quality/results';
 import { loadThresholds, severityOf, InvalidThresholdsError, thresholdsFile } from '../lib/quality/thresholds';
 import type { CheckResult } from '../lib/quality/types';
 import { loadOrdersFile } from '../lib/ingest/load';
+import { STREAM_TABLES } from '../lib/stream/tables';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { realDataFile, realDataHead, tempDir, writeCsv } from './support/fixtures';
 
@@ -120,12 +121,14 @@ describe('data-quality thresholds and quarantine', () => {
     const wh = new DuckDBWarehouse({ path: ':memory:' });
     try {
       await loadOrdersFile(wh, writeCsv(realDataHead(200)));
-      // The columns of orders_stream the checks read (the streaming issue's table has more).
-      await wh.execute(`CREATE TABLE orders_stream AS SELECT 'e' || CAST(line_no AS VARCHAR) AS event_id, invoice_no, stock_code,
-        description, quantity, invoice_ts, invoice_date, unit_price, customer_id, country, is_cancellation,
-        TIMESTAMP '2026-01-01 10:00:00' AS stored_at FROM orders_raw`);
-      await wh.execute(`INSERT INTO orders_stream SELECT 'copy', invoice_no, stock_code, description, quantity, invoice_ts, invoice_date,
-        unit_price, customer_id, country, is_cancellation, stored_at FROM orders_stream WHERE event_id = 'e2'`);
+      // The loaded lines streamed again as new lines (no source identity), plus one more copy.
+      await wh.ensureSchema(STREAM_TABLES);
+      await wh.execute(`INSERT INTO orders_stream SELECT 'e' || CAST(line_no AS VARCHAR), 'm' || CAST(line_no AS VARCHAR), invoice_no,
+        stock_code, description, quantity, invoice_ts, invoice_date, unit_price, customer_id, country, is_cancellation,
+        quantity * unit_price, FALSE, NULL, NULL, '1', 'test', NULL, TIMESTAMP '2026-01-01 10:00:00', NULL, NULL FROM orders_raw`);
+      await wh.execute(`INSERT INTO orders_stream SELECT 'copy', 'm-copy', invoice_no, stock_code, description, quantity, invoice_ts, invoice_date,
+        unit_price, customer_id, country, is_cancellation, line_value, high_value, predicted_revenue, model_version, schema_version,
+        source, published_at, stored_at, source_sha256, source_line_no FROM orders_stream WHERE event_id = 'e2'`);
       const results = await runDayChecks(wh, '2010-12-01', loadThresholds(), new Date('2026-01-01T10:30:00Z'));
       const stream = results.filter((r) => r.source === 'orders_stream');
       const dup = stream.find((r) => r.check === 'uniqueness.duplicate_lines');

@@ -4,10 +4,14 @@
  * Definitions (docs/analytics.md uses the same words):
  * - a sale line: InvoiceNo does not start with "C", Quantity > 0 and UnitPrice > 0;
  * - a refund line: InvoiceNo starts with "C";
- * - the day is the calendar date of InvoiceDate as written, with no time-zone shift.
+ * - the day is the calendar date of InvoiceDate as written, with no time-zone shift;
+ * - the day's order lines are `order_lines` (lib/order-lines.ts): the loaded lines plus the
+ *   streamed lines that are not replays of loaded ones. Each day's row records how many orders
+ *   and lines came from each origin (batch = orders_raw, stream = orders_stream).
  * Money stays exact: sums are NUMERIC in the warehouse and decimal strings in Node.
  */
 import type { TableDef, Warehouse } from '../warehouse/types';
+import { ensureOrderLines, ORDER_LINES_VIEW } from '../order-lines';
 import { divideToPlaces, subtractDecimal } from './money';
 import { assertDateRange, assertIsoDate } from '../dates';
 import { NoDataForDateError } from '../errors';
@@ -29,6 +33,12 @@ export const DAILY_METRICS: TableDef = {
     { name: 'total_lines', type: 'INT64' },
     { name: 'computed_at', type: 'TIMESTAMP' },
     { name: 'workflow_id', type: 'STRING', nullable: true },
+    // Where the day's order lines came from. Added after the first release: an older warehouse
+    // gets the columns on the next run, and its earlier rows keep NULL (not recorded) until re-run.
+    { name: 'batch_orders', type: 'INT64', nullable: true, addedLater: true },
+    { name: 'batch_lines', type: 'INT64', nullable: true, addedLater: true },
+    { name: 'stream_orders', type: 'INT64', nullable: true, addedLater: true },
+    { name: 'stream_lines', type: 'INT64', nullable: true, addedLater: true },
   ],
   key: ['report_date'],
   partitionBy: 'report_date',
@@ -73,6 +83,14 @@ export interface DailyKpis {
   sale_lines: number;
   refund_lines: number;
   total_lines: number;
+  /** Orders (distinct invoices with a sale line) among the loaded lines (orders_raw). */
+  batch_orders: number;
+  /** The day's lines from orders_raw. */
+  batch_lines: number;
+  /** Orders among the streamed lines that count (orders_stream minus replays of loaded lines). */
+  stream_orders: number;
+  /** The day's streamed lines that count; batch_lines + stream_lines = total_lines. */
+  stream_lines: number;
 }
 
 export interface TopProduct {
@@ -98,13 +116,15 @@ export interface DailyReport {
 // One scan of the day's lines; `is_sale` is spelled out once so every KPI uses the same rule.
 const DAY_LINES = `
   SELECT *, (NOT is_cancellation AND quantity > 0 AND unit_price > 0) AS is_sale
-  FROM orders_raw WHERE invoice_date = CAST(@date AS DATE)`;
+  FROM ${ORDER_LINES_VIEW} WHERE invoice_date = CAST(@date AS DATE)`;
 
 export async function computeDailyKpis(wh: Warehouse, date: string): Promise<DailyKpis> {
   assertIsoDate(date);
+  await ensureOrderLines(wh);
   const [r] = await wh.query<{
     orders: number; gross: string; refunds: string; cancelled: number; customers: number;
     items: number; sale_lines: number; refund_lines: number; lines: number;
+    batch_orders: number; batch_lines: number; stream_orders: number; stream_lines: number;
   }>(`
     SELECT COUNT(DISTINCT CASE WHEN is_sale THEN invoice_no END) AS orders,
            COALESCE(SUM(CASE WHEN is_sale THEN quantity * unit_price END), 0) AS gross,
@@ -114,9 +134,13 @@ export async function computeDailyKpis(wh: Warehouse, date: string): Promise<Dai
            COALESCE(SUM(CASE WHEN is_sale THEN quantity END), 0) AS items,
            COALESCE(SUM(CASE WHEN is_sale THEN 1 ELSE 0 END), 0) AS sale_lines,
            COALESCE(SUM(CASE WHEN is_cancellation THEN 1 ELSE 0 END), 0) AS refund_lines,
-           COUNT(*) AS lines
+           COUNT(*) AS lines,
+           COUNT(DISTINCT CASE WHEN is_sale AND origin = 'batch' THEN invoice_no END) AS batch_orders,
+           COALESCE(SUM(CASE WHEN origin = 'batch' THEN 1 ELSE 0 END), 0) AS batch_lines,
+           COUNT(DISTINCT CASE WHEN is_sale AND origin = 'stream' THEN invoice_no END) AS stream_orders,
+           COALESCE(SUM(CASE WHEN origin = 'stream' THEN 1 ELSE 0 END), 0) AS stream_lines
     FROM (${DAY_LINES}) AS day_lines`, { date });
-  if (!r || r.lines === 0) throw new NoDataForDateError(`no order lines on ${date} in orders_raw`);
+  if (!r || r.lines === 0) throw new NoDataForDateError(`no order lines on ${date} in ${ORDER_LINES_VIEW} (orders_raw and orders_stream)`);
   const gross = String(r.gross);
   const refunds = String(r.refunds);
   return {
@@ -132,10 +156,15 @@ export async function computeDailyKpis(wh: Warehouse, date: string): Promise<Dai
     sale_lines: r.sale_lines,
     refund_lines: r.refund_lines,
     total_lines: r.lines,
+    batch_orders: r.batch_orders,
+    batch_lines: r.batch_lines,
+    stream_orders: r.stream_orders,
+    stream_lines: r.stream_lines,
   };
 }
 
 export async function computeTopProducts(wh: Warehouse, date: string, limit = 10): Promise<TopProduct[]> {
+  await ensureOrderLines(wh);
   const rows = await wh.query<{ stock_code: string; description: string | null; revenue: string; quantity: number }>(`
     SELECT stock_code, MIN(description) AS description,
            SUM(quantity * unit_price) AS revenue, SUM(quantity) AS quantity
@@ -148,6 +177,7 @@ export async function computeTopProducts(wh: Warehouse, date: string, limit = 10
 }
 
 export async function computeCountryMetrics(wh: Warehouse, date: string): Promise<CountryMetrics[]> {
+  await ensureOrderLines(wh);
   const rows = await wh.query<{ country: string; gross_revenue: string; orders: number }>(`
     SELECT country, SUM(quantity * unit_price) AS gross_revenue, COUNT(DISTINCT invoice_no) AS orders
     FROM (${DAY_LINES}) AS day_lines
@@ -191,11 +221,12 @@ export async function loadedDateRange(wh: Warehouse): Promise<{ first: string | 
   return r ?? { first: null, last: null };
 }
 
-/** Dates in [from, to] that have at least one order line, ascending. */
+/** Dates in [from, to] that have at least one order line (loaded or streamed), ascending. */
 export async function datesWithData(wh: Warehouse, from: string, to: string): Promise<string[]> {
   assertDateRange(from, to);
+  await ensureOrderLines(wh);
   const rows = await wh.query<{ d: string }>(
-    `SELECT DISTINCT invoice_date AS d FROM orders_raw
+    `SELECT DISTINCT invoice_date AS d FROM ${ORDER_LINES_VIEW}
      WHERE invoice_date BETWEEN CAST(@from AS DATE) AND CAST(@to AS DATE) ORDER BY d`,
     { from, to },
   );

@@ -6,9 +6,11 @@
  * - the model predicts, from one sale line, the gross revenue of the invoice it belongs to; the
  *   features are the training ones (lib/model/features.ts extractDayLines), so a day is scored the
  *   way the model was trained;
- * - an order's predicted revenue: the mean of its lines' predictions (summed in orders_raw key
- *   order, divided by the line count), rounded to the penny with Number#toFixed(2), as the stream
- *   consumer stores its predictions;
+ * - the day's lines are its order lines, loaded and streamed (order_lines, lib/order-lines.ts),
+ *   as for the daily KPIs;
+ * - an order's predicted revenue: the mean of its lines' predictions (summed in order: loaded
+ *   lines in orders_raw key order, then streamed ones by event_id; divided by the line count),
+ *   rounded to the penny with Number#toFixed(2), as the stream consumer stores its predictions;
  * - an order's actual revenue: its gross revenue that day, SUM(Quantity x UnitPrice) over its sale
  *   lines, exact NUMERIC (the daily KPIs' rule, so the day's actual total is gross_revenue);
  * - abs_error = |predicted - actual| and totals: exact decimal arithmetic on those strings;

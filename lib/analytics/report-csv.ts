@@ -1,6 +1,7 @@
 /**
  * data/daily_metrics_<date>.csv: the seed's per-day output (Total Orders, Total Revenue, Unique
- * Customers) followed by every KPI, one metric per line so it reads well in a terminal.
+ * Customers) followed by every KPI and the day's orders and lines per origin (batch, stream), one
+ * metric per line so it reads well in a terminal.
  */
 import * as path from 'node:path';
 import type { DailyKpis } from './daily';
@@ -21,6 +22,11 @@ export function dailyMetricsCsv(k: DailyKpis): string {
     ['unique_customers', k.unique_customers],
     ['items_sold', k.items_sold],
     ['avg_order_value', formatMoney(k.avg_order_value)],
+    // Where the day's order lines came from (order_lines: loaded + streamed, replays counted once).
+    ['batch_orders', k.batch_orders],
+    ['batch_lines', k.batch_lines],
+    ['stream_orders', k.stream_orders],
+    ['stream_lines', k.stream_lines],
   ];
   return `metric,value\n${rows.map(([m, v]) => `${m},${v}`).join('\n')}\n`;
 }

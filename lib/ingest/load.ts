@@ -13,6 +13,7 @@ import type { Row, Warehouse } from '../warehouse/types';
 import { CsvRecord, openText, readCsvRecords } from './csv';
 import { headerProblem, parseOrderLine } from './orders';
 import { ErrorType, ExpectedError } from '../errors';
+import { ORDER_LINES_SCHEMA } from '../order-lines';
 
 export class IngestError extends ExpectedError {
   override readonly name = ErrorType.Ingest;
@@ -39,7 +40,8 @@ export async function loadOrdersFile(wh: Warehouse, file: string, opts: LoadOpti
   const started = Date.now();
   assertReadableFile(file);
   const sha = await sha256File(file);
-  await wh.ensureSchema([ORDERS_RAW, ORDERS_QUARANTINE, INGEST_LOADS]);
+  // orders_raw with the other tables of loads, and the order_lines view that unites it with the stream.
+  await wh.ensureSchema([...ORDER_LINES_SCHEMA, ORDERS_QUARANTINE, INGEST_LOADS]);
   const previous = await findLoad(wh, sha);
   if (previous && !opts.force) {
     return { status: 'already-loaded', sourceSha256: sha, sourcePath: file, ...previous, durationMs: Date.now() - started };

@@ -9,6 +9,8 @@
  *   (0 = Monday ... 6 = Sunday), and optionally is_uk and customer_known (0/1).
  * - Daily scoring (`extractDayLines`) reads one day's sale lines with the same SQL expressions
  *   and the same conversion, so a model is scored on exactly the features it was trained on.
+ *   Training reads the loaded lines (orders_raw); scoring reads the day's order lines, loaded and
+ *   streamed (order_lines, lib/order-lines.ts), the lines the daily KPIs count.
  * - Time-based split on invoice_date: `train` is before `boundary`, `test` is on/after it. An
  *   invoice has one timestamp, so an invoice never straddles the split.
  *
@@ -20,6 +22,7 @@
  */
 import type { Params, Warehouse } from '../warehouse/types';
 import { assertIsoDate } from '../dates';
+import { ensureOrderLines, ORDER_LINES_VIEW } from '../order-lines';
 
 export type Split = 'train' | 'test';
 
@@ -78,15 +81,18 @@ interface FeatureRow {
 }
 
 /**
- * The sale lines matching `where` (a condition on orders_raw) and their invoices' totals, as the
- * CTEs `sale_lines` and `invoices`. Shared by training (featureSql) and daily scoring
- * (dayLinesSql), so both read the same lines with the same target.
+ * The sale lines of `from` (orders_raw or order_lines) matching `where` and their invoices' totals,
+ * as the CTEs `sale_lines` and `invoices`. Shared by training (featureSql) and daily scoring
+ * (dayLinesSql), so both read the lines with the same rule and the same target. `origin` and
+ * `event_id` (order_lines only) order the lines of an invoice: loaded lines first, in file order, then
+ * streamed ones (NULLs spelled out: the backends sort them differently).
  */
-function saleLinesCtes(where: string): string {
+function saleLinesCtes(from: 'orders_raw' | typeof ORDER_LINES_VIEW, where: string): string {
+  const streamed = from === ORDER_LINES_VIEW ? 'origin, event_id, ' : '';
   return `
     WITH sale_lines AS (
-      SELECT source_sha256, line_no, invoice_no, quantity, unit_price, invoice_ts, invoice_date, country, customer_id
-      FROM orders_raw
+      SELECT source_sha256, line_no, ${streamed}invoice_no, quantity, unit_price, invoice_ts, invoice_date, country, customer_id
+      FROM ${from}
       WHERE NOT is_cancellation AND quantity > 0 AND unit_price > 0 AND ${where}
     ),
     invoices AS (
@@ -121,7 +127,7 @@ function writeFeatures(r: FeatureColumns, out: Float64Array, offset: number, fla
 export function featureSql(backend: Warehouse['backend'], split: Split, pageSize: number, after: boolean): string {
   const splitCond = split === 'train' ? 'invoice_date < CAST(@boundary AS DATE)' : 'invoice_date >= CAST(@boundary AS DATE)';
   const afterCond = after ? 'AND (s.source_sha256 > @after_sha OR (s.source_sha256 = @after_sha AND s.line_no > @after_line))' : '';
-  return `${saleLinesCtes(splitCond)}
+  return `${saleLinesCtes('orders_raw', splitCond)}
     SELECT s.source_sha256, s.line_no, ${featureColumnsSql(backend)},
            i.invoice_total, s.quantity * s.unit_price AS line_revenue, s.invoice_date
     FROM sale_lines AS s JOIN invoices AS i ON i.invoice_no = s.invoice_no
@@ -186,7 +192,7 @@ export interface DayLines {
   features: Float64Array;
   nFeatures: number;
   featureNames: string[];
-  /** Per line: its invoice number. Lines of one invoice are adjacent, in orders_raw key order. */
+  /** Per line: its invoice number. Lines of one invoice are adjacent: loaded ones in orders_raw key order, then streamed ones by event_id. */
   invoiceNo: string[];
   /** Per line: its invoice's gross revenue on that day, exact decimal text (the training target, unrounded). */
   invoiceTotal: string[];
@@ -196,22 +202,23 @@ interface DayLineRow extends FeatureRow {
   invoice_no: string;
 }
 
-/** The SQL of one day's sale lines with the training features, grouped by invoice. */
+/** The SQL of one day's sale lines (order_lines) with the training features, grouped by invoice. */
 export function dayLinesSql(backend: Warehouse['backend']): string {
-  return `${saleLinesCtes('invoice_date = CAST(@date AS DATE)')}
+  return `${saleLinesCtes(ORDER_LINES_VIEW, 'invoice_date = CAST(@date AS DATE)')}
     SELECT s.invoice_no, s.source_sha256, s.line_no, ${featureColumnsSql(backend)},
            i.invoice_total, s.quantity * s.unit_price AS line_revenue, s.invoice_date
     FROM sale_lines AS s JOIN invoices AS i ON i.invoice_no = s.invoice_no
-    ORDER BY s.invoice_no, s.source_sha256, s.line_no`;
+    ORDER BY s.invoice_no, s.origin, COALESCE(s.source_sha256, ''), COALESCE(s.line_no, 0), COALESCE(s.event_id, '')`;
 }
 
 /**
- * One day's sale lines (date = invoice_date, YYYY-MM-DD) with the features of extractTrainingSet
+ * One day's sale lines (date = invoice_date, YYYY-MM-DD; loaded and streamed) with the features of extractTrainingSet
  * (flags included). A day is a few thousand lines at most (the busiest, 2011-12-05, has 5,297),
  * so one query. No invoice of the data spans two days, so the day's invoice total is the target.
  */
 export async function extractDayLines(wh: Warehouse, date: string): Promise<DayLines> {
   assertIsoDate(date);
+  await ensureOrderLines(wh);
   const featureNames: string[] = [...BASE_FEATURES, ...FLAG_FEATURES];
   const d = featureNames.length;
   const rows = await wh.query<DayLineRow>(dayLinesSql(wh.backend), { date });

@@ -9,7 +9,8 @@
  * lines instead, with the stricter `fallbackK`.
  */
 import type { Warehouse } from '../warehouse/types';
-import { result } from './result';
+import { ORDER_LINES_VIEW } from '../order-lines';
+import { ORDER_LINES_SOURCE, result } from './result';
 import { medianBy } from './median';
 import { SALE_LINE } from './rules';
 import { limitFor, OutlierSettings, QualityThresholds } from './thresholds';
@@ -38,10 +39,10 @@ function outlierSql(): string {
   return `
   WITH h AS (
     SELECT stock_code, 'all' AS scope, CAST(quantity AS FLOAT64) AS q, CAST(quantity * unit_price AS FLOAT64) AS r
-    FROM orders_raw
+    FROM ${ORDER_LINES_VIEW}
     WHERE invoice_date >= CAST(@hist_from AS DATE) AND invoice_date < CAST(@date AS DATE) AND ${SALE_LINE}),
   d AS (SELECT invoice_no, stock_code, line_no, CAST(quantity AS FLOAT64) AS q, CAST(quantity * unit_price AS FLOAT64) AS r
-         FROM orders_raw WHERE invoice_date = CAST(@date AS DATE) AND ${SALE_LINE}),
+         FROM ${ORDER_LINES_VIEW} WHERE invoice_date = CAST(@date AS DATE) AND ${SALE_LINE}),
   ${statsCtes('h', 'stock_code', 'p')},
   ${statsCtes('h', 'scope', 'g')},
   scored AS (
@@ -69,7 +70,7 @@ export async function outlierCheck(wh: Warehouse, date: string, t: QualityThresh
   const o = t.outliers;
   const rows = await outlierLines(wh, date, o);
   const examples = rows.slice(0, t.examples).map(({ invoice_no, stock_code }) => ({ invoice_no, stock_code }));
-  return result(CHECK, 'orders_raw', rows.length, limitFor(t, CHECK), {
+  return result(CHECK, ORDER_LINES_SOURCE, rows.length, limitFor(t, CHECK), {
     flaggedLines: rows.length, examples,
     detail: `${rows.length} sale lines with quantity or revenue more than ${o.k} robust deviations (MAD) above the product's last ${o.historyDays} days`,
   });

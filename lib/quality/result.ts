@@ -2,6 +2,14 @@
 import { Limit, severityOf } from './thresholds';
 import type { CheckResult, DqSource, ExampleKey } from './types';
 
+/**
+ * The `source` that the checks of order_lines (loaded + streamed lines, lib/order-lines.ts)
+ * report. Still 'orders_raw', the name the data-quality workflow and the `dq` CLI print without a
+ * prefix (workflows/quality.ts prefixes every other source): switching it to 'order_lines' needs
+ * that workflow line changed with it.
+ */
+export const ORDER_LINES_SOURCE: DqSource = 'orders_raw';
+
 /** A null observation or no limit means "not judged": severity pass, with the reason in `detail`. */
 export function result(
   check: string, source: DqSource, observed: number | null, limit: Limit | null,

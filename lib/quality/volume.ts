@@ -5,7 +5,8 @@
  * threshold covers both a spike and a drop.
  */
 import type { Warehouse } from '../warehouse/types';
-import { result } from './result';
+import { ORDER_LINES_VIEW } from '../order-lines';
+import { ORDER_LINES_SOURCE, result } from './result';
 import { medianBy } from './median';
 import { SALE_LINE } from './rules';
 import { limitFor, QualityThresholds } from './thresholds';
@@ -21,7 +22,7 @@ function volumeSql(): string {
     SELECT invoice_date AS d, COUNT(*) AS lines,
            COUNT(DISTINCT CASE WHEN ${SALE_LINE} THEN invoice_no END) AS orders,
            COALESCE(SUM(CASE WHEN ${SALE_LINE} THEN quantity * unit_price END), 0) AS revenue
-    FROM orders_raw WHERE invoice_date >= CAST(@from AS DATE) AND invoice_date <= CAST(@date AS DATE)
+    FROM ${ORDER_LINES_VIEW} WHERE invoice_date >= CAST(@from AS DATE) AND invoice_date <= CAST(@date AS DATE)
     GROUP BY invoice_date),
   by_metric AS (${unpivot}),
   hist AS (SELECT metric, v FROM by_metric WHERE d < CAST(@date AS DATE)),
@@ -38,12 +39,12 @@ export async function volumeChecks(wh: Warehouse, date: string, t: QualityThresh
     const check = `volume.${metric}`;
     const r = rows.find((x) => x.metric === metric);
     if (!r || r.med === null || r.days < minHistoryDays) {
-      return result(check, 'orders_raw', null, null, {
+      return result(check, ORDER_LINES_SOURCE, null, null, {
         detail: `not judged: ${r?.days ?? 0} days with data in the ${trailingDays} days before (need ${minHistoryDays})`,
       });
     }
     const factor = r.today <= 0 || r.med <= 0 ? Number.MAX_SAFE_INTEGER : Math.max(r.today / r.med, r.med / r.today);
-    return result(check, 'orders_raw', round(factor), limitFor(t, check), {
+    return result(check, ORDER_LINES_SOURCE, round(factor), limitFor(t, check), {
       detail: `${metric} ${round(r.today)} vs trailing median ${round(r.med)} over ${r.days} days (factor ${round(factor)})`,
     });
   });

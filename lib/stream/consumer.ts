@@ -17,7 +17,8 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import type { Row, Warehouse } from '../warehouse/types';
 import { decimalGreater, DEFAULT_LIMITS, validateMessage, type ValidLine, type ValidationLimits } from './message';
 import { NO_LINE_SCORER, type LineScorer } from './scoring';
-import { ORDERS_STREAM, STREAM_LEDGER, STREAM_TABLES, type LedgerOutcome } from './tables';
+import { ORDERS_STREAM, STREAM_LEDGER, type LedgerOutcome } from './tables';
+import { ORDER_LINES_SCHEMA } from '../order-lines';
 
 /** One delivered message, as any source presents it. */
 export interface InboundMessage {
@@ -120,9 +121,15 @@ export class StreamConsumer {
     this.log = opts.log ?? defaultLog;
   }
 
-  /** Create orders_stream and stream_ledger if missing. */
+  /**
+   * Create orders_stream and stream_ledger if missing (or add the columns a newer version has),
+   * and the order_lines view that counts the stored lines with the loaded ones.
+   */
   ensureSchema(): Promise<void> {
-    this.schemaReady ??= this.opts.warehouse.ensureSchema(STREAM_TABLES);
+    if (!this.schemaReady) {
+      this.schemaReady = this.opts.warehouse.ensureSchema([STREAM_LEDGER, ...ORDER_LINES_SCHEMA]);
+      this.schemaReady.catch(() => (this.schemaReady = undefined)); // the next batch tries again
+    }
     return this.schemaReady;
   }
 
@@ -328,6 +335,8 @@ export class StreamConsumer {
       source: m.attributes.source ?? null,
       published_at: publishedAt(m),
       stored_at: now,
+      source_sha256: l.sourceSha256,
+      source_line_no: l.sourceLineNo,
     };
   }
 }

@@ -9,6 +9,9 @@
  * Filled in by @faker-js/faker (seeded with the same seed): event ids and new customer ids.
  * The simulated calendar starts on `start` (a Monday by default) and advances one week per real
  * week's worth of invoices.
+ * Invoice numbers are 9 digits from GENERATED_INVOICE_BASE (900000000; a cancellation adds the
+ * leading C, as in the data), a range of their own: real InvoiceNo are 6 digits (536365..581587),
+ * so a generated invoice can never be taken for, or merged with, a real one.
  */
 import { Faker, en } from '@faker-js/faker';
 import type { Warehouse } from '../warehouse/types';
@@ -44,6 +47,7 @@ export interface DataProfile {
   newCustomerShare: number;
   customersByCountry: Record<string, Weighted<number>[]>;
   invoicesPerWeek: number;
+  /** The data's largest invoice number (6 digits); generated invoices use their own range, GENERATED_INVOICE_BASE. */
   maxInvoiceNo: number;
   maxCustomerId: number;
 }
@@ -52,9 +56,46 @@ export interface GeneratorOptions {
   seed: number;
   /** First simulated day, YYYY-MM-DD (default 2011-12-12, the Monday after the data ends). */
   start?: string;
+  /**
+   * Live orders: every invoice is stamped with the shop's current local time (the data's
+   * InvoiceDate is shop time, no zone) instead of a simulated calendar. Same sampling otherwise.
+   */
+  live?: { timeZone: string; now?: () => Date };
+  /** Invoices already generated before this run (numbers continue after them); default 0. */
+  firstInvoice?: number;
+}
+
+/**
+ * How many generated invoices the warehouse has already stored (the next run's offset), so that
+ * `stream generate --live` never reuses an invoice number of an earlier run. Lines still in
+ * flight when a run starts are not seen: run one live generator at a time.
+ */
+export async function nextGeneratedInvoice(wh: Warehouse): Promise<number> {
+  const [row] = await wh.query<{ m: number | null }>(`
+    SELECT MAX(CAST(REPLACE(invoice_no, 'C', '') AS INT64)) AS m FROM orders_stream
+    WHERE LENGTH(REPLACE(invoice_no, 'C', '')) = 9 AND REPLACE(invoice_no, 'C', '') >= '${GENERATED_INVOICE_BASE}'`).catch(() => [{ m: null }]);
+  return row?.m === null || row?.m === undefined ? 0 : Number(row.m) - GENERATED_INVOICE_BASE + 1;
+}
+
+/** "YYYY-MM-DD HH:MM:00" of an instant on the wall clock of `timeZone`. */
+export function shopLocalTimestamp(instant: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(instant);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:00`;
 }
 
 export const DEFAULT_START = '2011-12-12';
+
+/** The first generated invoice number; generated ones are GENERATED_INVOICE_BASE + n, n < 100,000,000. */
+export const GENERATED_INVOICE_BASE = 900_000_000;
+const GENERATED_INVOICE_LIMIT = 1_000_000_000;
+
+/** Is this invoice number (with or without the leading C) in the generator's range? */
+export function isGeneratedInvoice(invoiceNo: string): boolean {
+  return /^C?9\d{8}$/.test(invoiceNo);
+}
 
 /** Read the distributions from orders_raw (portable SQL; a few seconds on the full year). */
 export async function loadProfile(wh: Warehouse): Promise<DataProfile> {
@@ -182,14 +223,16 @@ export function* generateLines(profile: DataProfile, opts: GeneratorOptions): Ge
 
   for (let invoice = 0; ; invoice++) {
     const isCancel = rng() < profile.cancellationInvoiceShare;
-    const invoiceNo = `${isCancel ? 'C' : ''}${profile.maxInvoiceNo + 1 + invoice}`;
+    const number = GENERATED_INVOICE_BASE + (opts.firstInvoice ?? 0) + invoice;
+    if (number >= GENERATED_INVOICE_LIMIT) throw new Error(`the generator's invoice range is used up after ${invoice} invoices`);
+    const invoiceNo = `${isCancel ? 'C' : ''}${number}`;
     const country = countries.sample(rng);
     const customerId = customerFor(country);
     const size = (isCancel ? cancelSizes : saleSizes).sample(rng);
     const week = Math.floor(invoice / profile.invoicesPerWeek);
     const day = week * 7 + weekdays.sample(rng);
     const ts = new Date(start + day * 86_400_000 + hours.sample(rng) * 3_600_000 + Math.floor(rng() * 60) * 60_000);
-    const invoiceDate = ts.toISOString().slice(0, 16).replace('T', ' ') + ':00';
+    const invoiceDate = opts.live ? shopLocalTimestamp((opts.live.now ?? (() => new Date()))(), opts.live.timeZone) : ts.toISOString().slice(0, 16).replace('T', ' ') + ':00';
     for (let i = 0; i < size; i++) {
       const combo = (isCancel ? cancel : sale).sample(rng);
       yield {

@@ -3,6 +3,9 @@
  *
  * Body: UTF-8 JSON in the seed's shape (the CSV's column names) plus `event_id`:
  *   { event_id, InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country }
+ * and, on a line republished from a loaded file (stream replay), that line's identity:
+ *   { source_sha256, source_line_no } = orders_raw's source_sha256 and line_no (both or neither).
+ * order_lines (lib/order-lines.ts) counts a streamed line whose identity is loaded once.
  * Attributes: `schema_version` (SCHEMA_VERSION), `source` (generator | replay | …), `published_at` (ISO).
  *
  * Validation reuses the ingest rules (lib/ingest/orders.ts) for formats, and adds what a stream
@@ -26,6 +29,10 @@ export interface OrderLineMessage {
   UnitPrice: number | string;
   CustomerID: number | string | null;
   Country: string;
+  /** The loaded line this republishes: SHA-256 (hex) of its file's text ... */
+  source_sha256?: string | null;
+  /** ... and its line number there (orders_raw.line_no). */
+  source_line_no?: number | null;
 }
 
 /** A validated line, normalised to the warehouse's types. */
@@ -47,6 +54,9 @@ export interface ValidLine {
   isCancellation: boolean;
   /** quantity x unit_price, exact. */
   lineValue: string;
+  /** The identity of the loaded line this republishes, or null for a new line. */
+  sourceSha256: string | null;
+  sourceLineNo: number | null;
 }
 
 export type Validation = { ok: true; line: ValidLine } | { ok: false; reason: string };
@@ -103,6 +113,9 @@ export function validateMessage(data: Buffer, limits: ValidationLimits = DEFAULT
   const country = o.Country;
   if (typeof country !== 'string' || country.trim() === '' || country.length > 64) return fail(`Country is not a country name: ${show(country)}`);
 
+  const identity = identityOf(o.source_sha256, o.source_line_no);
+  if (typeof identity === 'string') return fail(identity);
+
   let eventId: string;
   let eventIdSource: ValidLine['eventIdSource'];
   if (o.event_id === undefined || o.event_id === null) {
@@ -130,8 +143,19 @@ export function validateMessage(data: Buffer, limits: ValidationLimits = DEFAULT
       country,
       isCancellation: invoiceNo.startsWith('C'),
       lineValue: multiply(quantity, unitPrice),
+      sourceSha256: identity.sha256,
+      sourceLineNo: identity.lineNo,
     },
   };
+}
+
+/** Both identity fields or neither (absent or null); a reason string when they are malformed. */
+function identityOf(sha: unknown, lineNo: unknown): { sha256: string | null; lineNo: number | null } | string {
+  const none = (v: unknown) => v === undefined || v === null;
+  if (none(sha) && none(lineNo)) return { sha256: null, lineNo: null };
+  if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) return `source_sha256 is not a SHA-256 in hex: ${show(sha)}`;
+  if (typeof lineNo !== 'number' || !Number.isSafeInteger(lineNo) || lineNo < 1) return `source_line_no is not a line number: ${show(lineNo)}`;
+  return { sha256: sha, lineNo };
 }
 
 /** The dedupe key of a seed-shaped line without an event_id: stable across publishers and restarts. */
@@ -198,7 +222,7 @@ export function toMessage(line: Omit<OrderLineMessage, 'event_id'>, eventId: str
   return eventId === undefined ? { ...line } : { event_id: eventId, ...line };
 }
 
-/** orders_raw row -> message body fields (replay). */
+/** orders_raw row -> message body fields (replay), with the line's identity. */
 export function rawRowToMessage(r: Row): Omit<OrderLineMessage, 'event_id'> {
   return {
     InvoiceNo: String(r.invoice_no),
@@ -209,5 +233,7 @@ export function rawRowToMessage(r: Row): Omit<OrderLineMessage, 'event_id'> {
     UnitPrice: String(r.unit_price),
     CustomerID: r.customer_id === null ? null : Number(r.customer_id),
     Country: String(r.country),
+    source_sha256: String(r.source_sha256),
+    source_line_no: Number(r.line_no),
   };
 }

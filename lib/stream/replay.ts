@@ -2,7 +2,9 @@
  * Replays one real historical day from orders_raw, in time order, at a chosen speed-up: a line
  * invoiced t minutes after the day's first line is published t/speed minutes after the start.
  * Event ids are derived from the source line (`raw-<file hash prefix>-<line no>`), so replaying the
- * same day twice yields duplicates, which the consumer drops.
+ * same day twice yields duplicates, which the consumer drops. Each message also carries the line's
+ * full identity (source_sha256, source_line_no), so order_lines counts a replayed line once: as
+ * the loaded line it is.
  */
 import { assertIsoDate } from '../dates';
 import type { Warehouse } from '../warehouse/types';

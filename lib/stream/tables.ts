@@ -28,6 +28,13 @@ export const ORDERS_STREAM: TableDef = {
     { name: 'source', type: 'STRING', nullable: true },
     { name: 'published_at', type: 'TIMESTAMP', nullable: true },
     { name: 'stored_at', type: 'TIMESTAMP' },
+    /**
+     * The identity of the loaded line this message republishes (stream replay): orders_raw's
+     * source_sha256 and line_no. NULL for a new line. order_lines (lib/order-lines.ts) counts a
+     * line with an identity found in orders_raw once, as the loaded line.
+     */
+    { name: 'source_sha256', type: 'STRING', nullable: true, addedLater: true },
+    { name: 'source_line_no', type: 'INT64', nullable: true, addedLater: true },
   ],
   key: ['event_id'],
   partitionBy: 'invoice_date',

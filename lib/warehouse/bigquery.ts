@@ -34,7 +34,7 @@ import {
   TableField,
 } from '@google-cloud/bigquery';
 import { PassThroughClient } from 'google-auth-library';
-import { ColumnDef, ColumnType, Params, Row, SqlValue, TableDef, Warehouse, WarehouseSchemaError } from './types';
+import { addableColumns, ColumnDef, ColumnType, isView, Params, Row, SchemaObject, SqlValue, TableDef, ViewDef, Warehouse, WarehouseSchemaError } from './types';
 import { assertUniqueKeys, requireKey } from './keys';
 import { canonicalDecimal, decimalToScaled, int64ToNumber, isoDateToDays } from './values';
 
@@ -123,9 +123,12 @@ export class BigQueryWarehouse implements Warehouse {
     });
   }
 
-  async ensureSchema(tables: readonly TableDef[]): Promise<void> {
+  async ensureSchema(objects: readonly SchemaObject[]): Promise<void> {
     await this.guard(async () => {
-      for (const table of tables) await this.ensureTable(table);
+      for (const o of objects) {
+        if (isView(o)) await this.ensureView(o);
+        else await this.ensureTable(o);
+      }
     });
   }
 
@@ -202,7 +205,55 @@ export class BigQueryWarehouse implements Warehouse {
       if (created) return;
     }
     const [metadata] = await ref.getMetadata();
-    assertSameColumns(table, (metadata as { schema?: { fields?: TableField[] } }).schema?.fields ?? []);
+    const fields = (metadata as { schema?: { fields?: TableField[] } }).schema?.fields ?? [];
+    const missing = columnsToAdd(table, fields);
+    if (missing.length === 0) return assertSameColumns(table, fields);
+    if (this.cfg.emulatorHost) {
+      await this.rebuildWithColumns(table, fields);
+    } else {
+      // BigQuery adds NULLABLE columns in place (tables.patch with the longer schema): old rows read NULL.
+      const schema = { fields: [...fields, ...missing.map((c) => ({ name: c.name, type: c.type, mode: 'NULLABLE' }))] };
+      await ref.setMetadata({ schema });
+    }
+  }
+
+  /**
+   * The emulator accepts ALTER TABLE ADD COLUMN and tables.patch but changes only its metadata,
+   * not the stored table (the new columns cannot be read or written). So against the emulator a
+   * table gaining columns is rebuilt: copy, drop, create with the new schema, copy back, drop the
+   * copy. Not atomic, and not safe against a concurrent writer: fine for a local emulator, never
+   * used against BigQuery.
+   */
+  private async rebuildWithColumns(table: TableDef, existing: readonly TableField[]): Promise<void> {
+    const copy = `_migrate_${table.name}_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+    const cols = existing.map((f) => ident(f.name ?? '')).join(', ');
+    await this.run(`CREATE TABLE ${ident(copy)} AS SELECT ${cols} FROM ${ident(table.name)}`, {});
+    await this.dataset.table(table.name).delete();
+    await this.dataset.table(table.name).create(tableMetadata(table));
+    await this.run(`INSERT INTO ${ident(table.name)} (${cols}) SELECT ${cols} FROM ${ident(copy)}`, {});
+    await this.dataset.table(copy).delete();
+  }
+
+  /**
+   * A view's SQL names tables as `project.dataset.table`: a view does not see the default dataset
+   * of the query that reads it. Created through the tables API so that its metadata keeps the SQL
+   * as written and can be compared; a view whose SQL differs is dropped and created again (the
+   * emulator's tables.patch of a view changes its metadata only).
+   */
+  private async ensureView(view: ViewDef): Promise<void> {
+    const query = view.sql((name) => `\`${this.cfg.projectId}.${this.cfg.dataset}.${ident(name).slice(1, -1)}\``);
+    const ref = this.dataset.table(view.name);
+    const [exists] = await ref.exists();
+    if (exists) {
+      const [metadata] = await ref.getMetadata();
+      const m = metadata as { type?: string; view?: { query?: string } };
+      if (m.type !== 'VIEW') throw new WarehouseSchemaError(`${view.name} exists but is not a view (it is a ${m.type ?? 'table'}); drop it`);
+      if (m.view?.query === query) return;
+      await ref.delete().catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 404) throw err; // another process replaced it first
+      });
+    }
+    await ignoreAlreadyExists(ref.create({ view: { query, useLegacySql: false } }));
   }
 
   private async createStage(table: TableDef): Promise<Table> {
@@ -267,6 +318,16 @@ function tableMetadata(table: TableDef) {
     ...(table.partitionBy ? { timePartitioning: { type: 'DAY', field: table.partitionBy } } : {}),
     ...(table.clusterBy?.length ? { clustering: { fields: table.clusterBy } } : {}),
   };
+}
+
+/** Columns the table lacks that ensureSchema may add: the def's trailing addedLater columns, the rest matching. */
+function columnsToAdd(table: TableDef, fields: readonly TableField[]): ColumnDef[] {
+  if (fields.length >= table.columns.length) return [];
+  const addable = addableColumns(table);
+  const kept = table.columns.slice(0, fields.length);
+  const missing = table.columns.slice(fields.length);
+  const samePrefix = kept.every((c, i) => fields[i]?.name === c.name && TYPE_ALIASES[c.type].includes(fields[i]?.type ?? ''));
+  return samePrefix && missing.every((c) => addable.includes(c)) ? missing : [];
 }
 
 function assertSameColumns(table: TableDef, fields: readonly TableField[]): void {

@@ -27,7 +27,7 @@ import {
   DuckDBTimestampValue,
   DuckDBValue,
 } from '@duckdb/node-api';
-import { ColumnDef, ColumnType, Params, Row, SqlValue, TableDef, Warehouse, WarehouseSchemaError } from './types';
+import { addableColumns, ColumnDef, ColumnType, isView, Params, Row, SchemaObject, SqlValue, TableDef, ViewDef, Warehouse, WarehouseSchemaError, missingTableMessage } from './types';
 import { assertUniqueKeys, requireKey } from './keys';
 import { daysToIsoDate, decimalToScaled, int64ToNumber, isoDateToDays, microsToIso, scaledToDecimal } from './values';
 import { namedParamsToDollar, quoteIdent } from './sql';
@@ -62,6 +62,7 @@ export class DuckDBWarehouse implements Warehouse {
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly ensured = new Set<string>();
+  private schemaChain: Promise<void> = Promise.resolve();
   private readonly idleCloseMs: number;
   private readonly lockTimeoutMs: number;
 
@@ -70,16 +71,34 @@ export class DuckDBWarehouse implements Warehouse {
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
   }
 
-  async ensureSchema(tables: readonly TableDef[]): Promise<void> {
-    // Checked once per process and table definition: activities call this on every run.
-    const pending = tables.filter((t) => !this.ensured.has(tableSignature(t)));
-    if (pending.length === 0) return;
-    await this.withConnection(async (conn) => {
-      for (const table of pending) {
-        await ensureTable(conn, table);
-        this.ensured.add(tableSignature(table));
+  async ensureSchema(objects: readonly SchemaObject[]): Promise<void> {
+    // Checked once per process and definition: activities call this on every run.
+    if (objects.every((o) => this.ensured.has(signature(o)))) return;
+    // One schema change at a time in this process: concurrent days of a backfill each creating
+    // order_predictions on their own connection made DuckDB fail one with "Catalog write-write
+    // conflict". Serialised, the second finds the table; another process racing us is retried.
+    const run = this.schemaChain.then(() => this.ensurePending(objects));
+    this.schemaChain = run.catch(() => undefined);
+    await run;
+  }
+
+  private async ensurePending(objects: readonly SchemaObject[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const pending = objects.filter((o) => !this.ensured.has(signature(o)));
+      if (pending.length === 0) return;
+      try {
+        await this.withConnection(async (conn) => {
+          for (const o of pending) {
+            if (isView(o)) await ensureView(conn, o);
+            else await ensureTable(conn, o);
+            this.ensured.add(signature(o));
+          }
+        });
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/write-write conflict/i.test((err as Error).message)) throw err;
       }
-    });
+    }
   }
 
   async bulkLoad(table: TableDef, batches: AsyncIterable<Row[]> | Iterable<Row[]>): Promise<number> {
@@ -249,16 +268,33 @@ async function ensureTable(conn: DuckDBConnection, table: TableDef): Promise<voi
   }
   const actual = rows.map((r) => String(r[0]));
   const expected = table.columns.map((c) => c.name);
-  if (actual.join(',') !== expected.join(',')) {
-    throw new WarehouseSchemaError(
-      `table ${table.name} exists with columns (${actual.join(', ')}) but the code expects (${expected.join(', ')}); ` +
-        'migrate or drop it',
-    );
+  if (actual.join(',') === expected.join(',')) return;
+  // An older version's table: it lacks only columns added later, at the end. Add them (NULL in old rows).
+  const addable = addableColumns(table);
+  const missing = table.columns.slice(actual.length);
+  const isPrefix = actual.join(',') === expected.slice(0, actual.length).join(',');
+  if (isPrefix && missing.length > 0 && missing.every((c) => addable.includes(c))) {
+    for (const c of missing) await conn.run(`ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${DDL_TYPE[c.type]}`);
+    return;
   }
+  throw new WarehouseSchemaError(
+    `table ${table.name} exists with columns (${actual.join(', ')}) but the code expects (${expected.join(', ')}); ` +
+      'migrate or drop it',
+  );
 }
 
-function tableSignature(t: TableDef): string {
-  return `${t.name}(${t.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})`;
+/**
+ * DuckDB keeps its own rewrite of a view's SQL, so there is nothing to compare: the view is
+ * replaced once per process (ensureSchema caches it), which is cheap, and only one process
+ * writes a DuckDB file at a time.
+ */
+async function ensureView(conn: DuckDBConnection, view: ViewDef): Promise<void> {
+  await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(view.name)} AS ${view.sql(quoteIdent)}`);
+}
+
+function signature(o: SchemaObject): string {
+  if (isView(o)) return `view ${o.name} AS ${o.sql(quoteIdent)}`;
+  return `${o.name}(${o.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})`;
 }
 
 
@@ -338,6 +374,8 @@ function fromDuck(v: DuckDBValue): SqlValue {
 
 function asWarehouseError(err: unknown): Error {
   if (!(err instanceof Error)) return new Error(String(err));
-  if (/^(Parser|Binder|Catalog|Conversion) Error/i.test(err.message)) return new WarehouseSchemaError(err.message);
+  const missing = /^Catalog Error: Table with name (\w+) does not exist/i.exec(err.message);
+  if (missing) return new WarehouseSchemaError(missingTableMessage(missing[1]), { cause: err });
+  if (/^(Parser|Binder|Catalog|Conversion) Error/i.test(err.message)) return new WarehouseSchemaError(err.message, { cause: err });
   return err;
 }

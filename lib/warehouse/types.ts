@@ -19,6 +19,13 @@ export interface ColumnDef {
   type: ColumnType;
   /** Columns are NOT NULL unless this is true. */
   nullable?: boolean;
+  /**
+   * Added to the table after it was first released: `ensureSchema` adds it to an existing table
+   * that lacks it (ALTER TABLE ADD COLUMN), so a warehouse created by an older version migrates
+   * on its own. Such columns must be nullable (old rows get NULL) and come after every column
+   * without the flag. Any other difference from the table found is still a WarehouseSchemaError.
+   */
+  addedLater?: boolean;
 }
 
 export interface TableDef {
@@ -30,6 +37,37 @@ export interface TableDef {
   partitionBy?: string;
   /** BigQuery clustering columns; ignored by DuckDB. */
   clusterBy?: string[];
+}
+
+/**
+ * A view: one name in SQL for a query over tables. `sql` names each table through `table(name)`,
+ * which the adapter turns into a reference that resolves inside the view (DuckDB: the bare name;
+ * BigQuery: `project.dataset.name`, since a view does not see the query's default dataset). The
+ * SQL must be the one dialect both backends accept. `ensureSchema` creates the view, or replaces
+ * it when its SQL differs; the tables it reads must be ensured before it (earlier in the list or
+ * by an earlier call).
+ */
+export interface ViewDef {
+  kind: 'view';
+  name: string;
+  sql: (table: (name: string) => string) => string;
+}
+
+/** What `ensureSchema` creates: tables and views. */
+export type SchemaObject = TableDef | ViewDef;
+
+export function isView(o: SchemaObject): o is ViewDef {
+  return 'kind' in o && o.kind === 'view';
+}
+
+/** The columns an existing table may lack and `ensureSchema` adds; throws if the def misuses the flag. */
+export function addableColumns(table: TableDef): ColumnDef[] {
+  const first = table.columns.findIndex((c) => c.addedLater);
+  if (first < 0) return [];
+  const later = table.columns.slice(first);
+  const bad = later.find((c) => !c.addedLater || !c.nullable);
+  if (bad) throw new WarehouseSchemaError(`table ${table.name}: column ${bad.name} must be nullable and flagged addedLater, as every column after the first added one`);
+  return later;
 }
 
 /**
@@ -45,8 +83,13 @@ export type Params = Record<string, SqlValue>;
 
 export interface Warehouse {
   readonly backend: 'duckdb' | 'bigquery';
-  /** Create missing tables (idempotent). Existing tables are left as they are. */
-  ensureSchema(tables: readonly TableDef[]): Promise<void>;
+  /**
+   * Create missing tables and views, in order (idempotent). An existing table is checked against
+   * its def: a table lacking only trailing `addedLater` columns gets them added; any other
+   * difference is a WarehouseSchemaError ("migrate or drop it"). A view is replaced when its SQL
+   * changed.
+   */
+  ensureSchema(objects: readonly SchemaObject[]): Promise<void>;
   /**
    * Load many rows fast (DuckDB appender, BigQuery load job). Rows arrive in batches so a
    * caller can stream a large file without holding it in memory. Returns rows written.
@@ -66,4 +109,10 @@ export interface Warehouse {
 /** A warehouse error a retry cannot fix (bad SQL, schema mismatch). Name is used by Temporal retry policies. */
 export class WarehouseSchemaError extends ExpectedError {
   override readonly name = ErrorType.WarehouseSchema;
+}
+
+/** What a user sees when a query names a table nothing has created yet (both adapters say the same). */
+export function missingTableMessage(table: string): string {
+  const hint = table === 'orders_raw' ? 'load the data first: retailflow ingest' : 'the step that writes it has not run yet';
+  return `table ${table} does not exist in the warehouse: ${hint}`;
 }

@@ -40,6 +40,7 @@ export function fakeDailyReport(date: string): DailyReport {
     kpis: {
       date, orders: 3, gross_revenue: '120.50', refunds: '10.00', net_revenue: '110.50', cancelled_orders: 1,
       unique_customers: 2, items_sold: 17, avg_order_value: '40.17', sale_lines: 5, refund_lines: 1, total_lines: 6,
+      batch_orders: 3, batch_lines: 6, stream_orders: 0, stream_lines: 0,
     },
     topProducts: [
       { rank: 1, stock_code: '85123A', description: 'WHITE HANGING HEART T-LIGHT HOLDER', revenue: '80.50', quantity: 12 },

@@ -24,6 +24,14 @@ function printKpis(k: DailyKpis): void {
     ['unique_customers', k.unique_customers], ['items_sold', k.items_sold], ['avg_order_value', formatMoney(k.avg_order_value)],
   ];
   for (const [name, value] of rows) console.log(`  ${name.padEnd(18)} ${String(value).padStart(12)}`);
+  console.log(`  ${describeSources(k)}`);
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/** One line: orders and lines of the day from each origin (batch = loaded files, stream = orders_stream). */
+export function describeSources(k: Pick<DailyKpis, 'batch_orders' | 'batch_lines' | 'stream_orders' | 'stream_lines'>): string {
+  return `sources  batch ${count(k.batch_orders)} orders / ${count(k.batch_lines)} lines, stream ${count(k.stream_orders)} / ${count(k.stream_lines)}`;
 }
 
 export function analyticsCommand(): Command {
