@@ -11,6 +11,8 @@ import { hostRow, partRow, stackRows, STACK_PARTS, type ProcessProbe } from '../
 import type { HttpAnswer } from '../lib/monitor/http';
 import { BACKLOG_WARN, deadLetterSubscriptionRow, streamSubscriptionRow } from '../lib/monitor/pubsub';
 import {
+  CheckTimeoutError,
+  DEFAULT_CHECK_TIMEOUT_MS,
   errorLine,
   exitCodeOf,
   logRecord,
@@ -23,7 +25,7 @@ import {
   type Check,
   type MonitorRow,
 } from '../lib/monitor/rows';
-import { apiCheck, apiRow, consumerRow, estimateBacklog, webUiRow, type ConsumerStats } from '../lib/monitor/services';
+import { apiCheck, apiRow, consumerRow, consumerStatsOnce, estimateBacklog, webUiRow, type ConsumerStats } from '../lib/monitor/services';
 import { frontendRow, POLLER_FRESH_MS, scheduleRow, taskQueueRow, type ScheduleFacts } from '../lib/monitor/temporal';
 import { warehouseCheck, warehouseRow } from '../lib/monitor/warehouse';
 import type { StreamTotals } from '../lib/stream/accounting';
@@ -60,9 +62,9 @@ describe('monitor: running checks', () => {
     assert.ok(aborted, 'the check was told to stop');
   });
 
-  it('says "timed out after 2 s" at the default bound', async () => {
-    const rows = await runCheck({ parts: ['x'], run: () => new Promise<MonitorRow[]>(() => undefined) }, 2_000);
-    assert.equal(rows[0].detail, 'timed out after 2 s');
+  it('says "timed out after 2 s" at the default bound', () => {
+    assert.equal(DEFAULT_CHECK_TIMEOUT_MS, 2_000);
+    assert.equal(new CheckTimeoutError(DEFAULT_CHECK_TIMEOUT_MS).message, 'timed out after 2 s');
   });
 
   it('a check that throws is a FAIL row per part with the error', async () => {
@@ -161,6 +163,27 @@ describe('monitor: API, consumer, Web UI rows', () => {
     assert.equal(failing.status, 'fail');
     assert.match(failing.detail, /error: disk full$/);
     assert.equal(consumerRow('http://c/health', refused(), new Error('no stats'), undefined, NOW).status, 'fail');
+    const noTotals = consumerRow('http://c/health', answer(200, body), new Error('/stats: no answer within 1.5 s'), undefined, NOW);
+    assert.deepEqual([noTotals.status, noTotals.detail], ['warn', 'healthy (RUNNING); in flight 3; lag and rates unknown (/stats: no answer within 1.5 s); model v7']);
+  });
+
+  it('consumer stats: fetched once for both rows, and given up before the check times out', async () => {
+    let requests = 0;
+    const server = http.createServer(() => void requests++); // never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const stats = consumerStatsOnce(`http://127.0.0.1:${port}/stats`, 400);
+      const began = Date.now();
+      const [a, b] = await Promise.all([stats(), stats()]);
+      assert.ok(a instanceof Error && a === b);
+      assert.equal(a.message, '/stats: no answer within 0.3 s');
+      assert.ok(Date.now() - began < 400, `gave up after ${Date.now() - began} ms`);
+      assert.equal(requests, 1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('web ui: HTTP 200 is OK, anything else FAIL', () => {

@@ -5,7 +5,7 @@
  */
 import type { StreamTotals } from '../stream/accounting';
 import { httpGet, httpTry, type HttpAnswer } from './http';
-import { count, errorLine, fail, ok, relativeTime, warn, type Check, type MonitorRow } from './rows';
+import { count, errorLine, fail, ok, relativeTime, seconds, warn, type Check, type MonitorRow } from './rows';
 
 export const PART = {
   webUi: 'temporal web ui',
@@ -101,13 +101,18 @@ export interface ConsumerStats {
   totals: StreamTotals;
 }
 
-/** The consumer's /stats, fetched once per monitor run and shared by the consumer and subscription rows. */
+/**
+ * The consumer's /stats, fetched once per monitor run and shared by the consumer and subscription
+ * rows. It gets three quarters of a check's time, so that a slow answer (it queries the warehouse)
+ * leaves those rows time to say "unknown" instead of timing out whole.
+ */
 export function consumerStatsOnce(statsUrl: string, timeoutMs: number): () => Promise<ConsumerStats | Error> {
+  const budgetMs = Math.max(100, Math.round(timeoutMs * 0.75));
   let answer: Promise<ConsumerStats | Error> | undefined;
   return () =>
-    (answer ??= httpGet(statsUrl, AbortSignal.timeout(timeoutMs)).then(
-      (a) => (a.status === 200 && (a.body as Partial<ConsumerStats>)?.totals ? (a.body as ConsumerStats) : new Error(`${statsUrl}: HTTP ${a.status}`)),
-      (err: unknown) => new Error(`${statsUrl}: ${errorLine(err)}`),
+    (answer ??= httpGet(statsUrl, AbortSignal.timeout(budgetMs)).then(
+      (a) => (a.status === 200 && (a.body as Partial<ConsumerStats>)?.totals ? (a.body as ConsumerStats) : new Error(`/stats: HTTP ${a.status}`)),
+      (err: unknown) => new Error(`/stats: ${(err as Error)?.name === 'TimeoutError' ? `no answer within ${seconds(budgetMs)}` : errorLine(err)}`),
     ));
 }
 
@@ -127,7 +132,8 @@ export function estimateBacklog(published: number, accounted: number): BacklogEs
 }
 
 /**
- * OK: /health 200 (pulling). WARN: 503 while starting or draining. FAIL: no answer, or 503 while
+ * OK: /health 200 (pulling). WARN: 503 while starting or draining, or its totals (/stats) did not
+ * come in time (lag and rates unknown). FAIL: no answer, or 503 while
  * running (it failed to write: the error is shown). Rates are the warehouse's: per second over
  * the 60 s before the last accounted message.
  */
@@ -143,7 +149,7 @@ export function consumerRow(healthUrl: string, health: HttpAnswer | Error, stats
     data.lag = lag.backlog;
   }
   if (stats instanceof Error) {
-    parts.push(`rates unknown (${stats.message})`);
+    parts.push(`lag and rates unknown (${stats.message})`);
   } else {
     const t = stats.totals;
     const r = t.recentRate;
@@ -154,7 +160,8 @@ export function consumerRow(healthUrl: string, health: HttpAnswer | Error, stats
   if (c.writeFailures) parts.push(`${count(c.writeFailures)} write failures since start`);
   if (body.model) parts.push(`model ${body.model.status === 'ready' ? body.model.modelVersion : 'none'}`);
   const detail = parts.join('; ');
-  if (health.status === 200) return ok(PART.consumer, detail, data);
+  // Healthy but without its totals: the lag and rates are unknown, which is worth a look.
+  if (health.status === 200) return stats instanceof Error ? warn(PART.consumer, detail, data) : ok(PART.consumer, detail, data);
   if (body.state === 'RUNNING' || body.error) return fail(PART.consumer, `${detail}; error: ${body.error ?? 'unhealthy'}`, data);
   return warn(PART.consumer, detail, data);
 }
