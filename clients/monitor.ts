@@ -45,7 +45,13 @@ export interface TemporalChecks {
 
 export function temporalChecks(target: TemporalTarget, timeoutMs: number, now: () => Date): TemporalChecks {
   let connecting: Promise<Connection> | undefined;
-  const connection = (): Promise<Connection> => (connecting ??= Connection.connect({ address: target.address, connectTimeout: timeoutMs }));
+  // Connecting gets three quarters of a check's time, so that a server that is not there reads
+  // "not reachable" rather than "timed out".
+  const connectTimeout = Math.max(100, Math.round(timeoutMs * 0.75));
+  const connection = (): Promise<Connection> =>
+    (connecting ??= Connection.connect({ address: target.address, connectTimeout }).catch((err: unknown) => {
+      throw new Error(`Temporal not reachable at ${target.address} (${(err as Error)?.message ?? String(err)})`);
+    }));
   const client = async (): Promise<{ conn: Connection; client: Client }> => {
     const conn = await connection();
     return { conn, client: new Client({ connection: conn, namespace: target.namespace }) };

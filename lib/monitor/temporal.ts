@@ -25,7 +25,10 @@ export interface FrontendFacts {
 }
 
 export function frontendRow(address: string, namespace: string, facts: FrontendFacts | Error): MonitorRow {
-  if (facts instanceof Error) return fail(FRONTEND_PART, `${address}: ${errorLine(facts)}`, { address });
+  if (facts instanceof Error) {
+    const line = errorLine(facts);
+    return fail(FRONTEND_PART, line.includes(address) ? line : `${address}: ${line}`, { address });
+  }
   const data = { address, namespace, ...facts };
   const server = `${address}, server ${facts.serverVersion || '?'} (${facts.latencyMs} ms)`;
   if (!facts.namespaceState) return fail(FRONTEND_PART, `${server}; namespace ${namespace} does not exist`, data);
