@@ -87,6 +87,23 @@ describe('monitor: running checks', () => {
     assert.equal(exitCodeOf(failing), 1);
   });
 
+  it('runs the checks marked `last` after the others, each with its own time limit, rows still in order', async () => {
+    const events: string[] = [];
+    const check = (part: string, ms: number, last = false): Check => ({
+      parts: [part],
+      last,
+      run: async () => {
+        events.push(`start ${part}`);
+        await new Promise((r) => setTimeout(r, ms));
+        events.push(`end ${part}`);
+        return [ok(part, 'fine')];
+      },
+    });
+    const report = await runChecks([check('a', 150), check('w', 150, true), check('b', 50)], 200);
+    assert.deepEqual(report.rows.map((r) => [r.part, r.status]), [['a', 'ok'], ['w', 'ok'], ['b', 'ok']]);
+    assert.deepEqual(events, ['start a', 'start b', 'end b', 'end a', 'start w', 'end w']);
+  });
+
   it('renders a padded table and a log line with each row\'s status', async () => {
     const report = await runChecks([{ parts: ['a'], run: async () => [ok('a', 'fine'), warn('longer part', 'look')] }], 1_000);
     const lines = renderTable(report).split('\n');

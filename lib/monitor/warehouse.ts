@@ -101,9 +101,15 @@ async function openForMonitor(warehouse: Config['warehouse'], timeoutMs: number)
   return createBigQueryWarehouse(warehouse.bigquery);
 }
 
+/**
+ * DuckDB: the check runs after the others (`last`). One process at a time holds the file, and the
+ * consumer's /stats and the API's /health query it too: run together, the three would wait for
+ * each other's lock and the monitor would slow down what it measures.
+ */
 export function warehouseCheck(warehouse: Config['warehouse'], timeoutMs: number, now: () => Date): Check {
   return {
     parts: [WAREHOUSE_PART],
+    last: warehouse.backend === 'duckdb',
     run: async () => {
       const wh = await openForMonitor(warehouse, timeoutMs);
       if (!wh) return [warn(WAREHOUSE_PART, `duckdb file ${warehouse.duckdbPath} does not exist yet (the consumer or retailflow ingest creates it)`)];

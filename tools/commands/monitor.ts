@@ -1,7 +1,8 @@
 /**
  * `retailflow monitor`: one table, one row per part of the running platform (the successor of the
  * seed's monitor.py). Every check runs in parallel, each bounded in time (--timeout, 2 s); a check
- * that does not answer in time is a FAIL row "timed out after 2 s". Exit code 1 when a row is
+ * that does not answer in time is a FAIL row "timed out after 2 s". The DuckDB warehouse check
+ * runs after the others (lib/monitor/warehouse.ts says why), so a run takes at most twice that. Exit code 1 when a row is
  * FAIL, 0 otherwise (WARN rows, e.g. a paused Schedule or a high backlog, do not fail it).
  * Each run appends one JSON line to RUN_DIR/monitor.log (rotated like the stack's logs).
  * Endpoints come from loadConfig(), which fills them from run/stack.env: nothing to export.
