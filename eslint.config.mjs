@@ -193,4 +193,15 @@ export default defineConfig(
     },
   },
   { name: 'retailflow/config-files', files: ['*.mjs'], extends: [js.configs.recommended] },
+  {
+    // The dashboard's page script: plain browser JavaScript, no build step (api/dashboard/).
+    name: 'retailflow/dashboard-page',
+    files: ['api/dashboard/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'performance', 'console', 'setInterval',
+        'clearInterval', 'setTimeout', 'clearTimeout', 'URLSearchParams', 'Node', 'BigInt'].map((name) => [name, 'readonly'])),
+    },
+  },
 );

@@ -21,6 +21,7 @@ import requestLogPlugin, { type RequestLogOptions } from './plugins/request-log'
 import healthRoutes from './routes/health';
 import predictRoutes from './routes/predict';
 import metricsRoutes from './routes/metrics';
+import dashboardRoutes from './routes/dashboard';
 import { ErrorResponse } from './schemas/common';
 
 export interface AppOptions {
@@ -73,6 +74,7 @@ export function buildApp(options: AppOptions) {
   app.register(healthRoutes, { checkTimeoutMs: options.healthCheckTimeoutMs ?? 2_000 });
   app.register(metricsRoutes);
   app.register(predictRoutes);
+  app.register(dashboardRoutes, { config });
   return app;
 }
 
