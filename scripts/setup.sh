@@ -127,6 +127,23 @@ ensure_chromium() {
   work "chromium installed in $((SECONDS - t0))s"
 }
 
+ensure_graphviz() {
+  # Debian's graphviz renders docs/architecture.svg from docs/architecture.dot (npm run docs:diagram,
+  # scripts/diagram.ts). Only that command needs it: the tests compare the source's hash with the
+  # one stamped in the SVG. Installed once with apt (12 packages, about 5 s).
+  if command -v dot >/dev/null 2>&1; then say "graphviz: $(dot -V 2>&1 | head -1)"; return; fi
+  if [[ $CHECK == 1 ]]; then echo "setup: graphviz (npm run docs:diagram) missing"; MISSING=1; return; fi
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: graphviz missing: run 'sudo apt-get install -y graphviz' (needed by npm run docs:diagram)" >&2
+    return
+  fi
+  work "installing graphviz (Debian package) for npm run docs:diagram"
+  local t0=$SECONDS
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends graphviz >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends graphviz >/dev/null; }
+  work "graphviz installed in $((SECONDS - t0))s"
+}
+
 ensure_npm
 ensure_temporal
 ensure_go_tool pubsub-emulator "$ROOT/scripts/install/pubsub-emulator.sh" \
@@ -135,6 +152,7 @@ ensure_go_tool bigquery-emulator "$ROOT/scripts/install/bigquery-emulator.sh"
 ensure_python_venv
 ensure_compose_validator
 ensure_chromium
+ensure_graphviz
 
 if [[ $CHECK == 1 && $MISSING == 1 ]]; then echo "setup: run 'npm run setup' to install what is missing"; exit 1; fi
 say "ready in $((SECONDS - START))s (cache: $CACHE)"
