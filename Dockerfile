@@ -24,6 +24,8 @@ WORKDIR /app
 ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=1536
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# The dashboard's static page (plain files, no build step) next to its routes in dist/api/.
+COPY --from=build /app/api/dashboard dist/api/dashboard
 COPY package.json ./
 # The data volume mounts here; a fresh named volume takes this directory's owner, so node can write.
 RUN mkdir -p /var/lib/retailflow && chown node:node /var/lib/retailflow

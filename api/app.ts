@@ -11,6 +11,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest, type Fa
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT, type Config } from '../lib/config';
+import type { DashboardCacheOptions } from '../lib/dashboard/cache';
 import type { Warehouse } from '../lib/warehouse/types';
 import metricsPlugin from './plugins/metrics';
 import swaggerPlugin from './plugins/swagger';
@@ -37,6 +38,8 @@ export interface AppOptions {
   healthCheckTimeoutMs?: number;
   /** Request logging (api/plugins/request-log.ts); default from config.logs (API_ACCESS_LOG, API_SLOW_REQUEST_MS, API_SUMMARY_INTERVAL_MS). */
   requestLog?: Partial<RequestLogOptions>;
+  /** How long the dashboard keeps its answers (lib/dashboard/cache.ts); `{ maxAgeMs: 0 }` computes every ask. */
+  dashboardCache?: DashboardCacheOptions;
 }
 
 export function buildApp(options: AppOptions) {
@@ -74,7 +77,7 @@ export function buildApp(options: AppOptions) {
   app.register(healthRoutes, { checkTimeoutMs: options.healthCheckTimeoutMs ?? 2_000 });
   app.register(metricsRoutes);
   app.register(predictRoutes);
-  app.register(dashboardRoutes, { config });
+  app.register(dashboardRoutes, { config, cache: options.dashboardCache });
   return app;
 }
 

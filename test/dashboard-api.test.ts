@@ -9,6 +9,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { buildApp, type App } from '../api/app';
 import * as S from '../api/schemas/dashboard';
+import { DashboardCache } from '../lib/dashboard/cache';
 import { computeDailyReport, storeDailyReport } from '../lib/analytics/daily';
 import { createPredictionScorer } from '../lib/analytics/predictions';
 import { loadConfig } from '../lib/config';
@@ -205,5 +206,46 @@ describe('dashboard API (/api/v1)', function () {
     const paths = ['/api/v1/range', '/api/v1/kpis', '/api/v1/countries', '/api/v1/products', '/api/v1/predictions', '/api/v1/quality', '/api/v1/quality/{date}', '/api/v1/models', '/api/v1/stream'];
     for (const p of paths) assert.deepEqual(doc.paths[p]?.get?.tags, ['dashboard'], p);
     assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/dashboard')), 'the static routes stay out of the API document');
+  });
+
+  describe('answers kept until the data changes (lib/dashboard/cache.ts)', () => {
+    it('answers again from the cache, computes again after a write, keeps no failure', async () => {
+      let now = 0;
+      const cache = new DashboardCache(wh, { probeEveryMs: 1_000, now: () => now });
+      let computed = 0;
+      const count = () => cache.get('n', async () => {
+        computed++;
+        const [r] = await wh.query<{ n: number }>('SELECT COUNT(*) AS n FROM model_versions');
+        return r.n;
+      });
+      const before = await count();
+      now += 5_000;
+      assert.equal(await count(), before);
+      assert.deepEqual({ computed, ...cache.stats }, { computed: 1, hits: 1, misses: 1 });
+      await registerModel(wh, new FileModelStore(tempDir()), fakeModel('rf-cache', 150));
+      assert.equal(await count(), before, 'within the probe interval the version is not read again');
+      now += 1_000;
+      assert.equal(await count(), before + 1, 'a write makes a new version');
+      assert.equal(computed, 2);
+      await assert.rejects(cache.get('boom', async () => {
+        throw new Error('query failed');
+      }), /query failed/);
+      assert.equal(await cache.get('boom', async () => 'fine'), 'fine');
+    });
+
+    it('maxAgeMs 0 computes every ask', async () => {
+      const cache = new DashboardCache(wh, { maxAgeMs: 0 });
+      let computed = 0;
+      for (let i = 0; i < 3; i++) await cache.get('k', async () => ++computed);
+      assert.equal(computed, 3);
+    });
+
+    it('the API shows a new model version within the probe interval (1 s)', async () => {
+      const first = await ok('/api/v1/models', S.ModelsResponse);
+      await registerModel(wh, new FileModelStore(tempDir()), fakeModel('rf-later', 140));
+      await new Promise((r) => setTimeout(r, 1_100));
+      const later = await ok('/api/v1/models', S.ModelsResponse);
+      assert.deepEqual(later.versions.map((v) => v.version), [...first.versions.map((v) => v.version), 'rf-later']);
+    });
   });
 });

@@ -280,7 +280,8 @@
         pieces: SEVERITIES.map((s, i) => ({ value: i, label: s, color: COLORS[s] })),
       },
       dataZoom: qa.days.length > 60 ? [{ type: 'slider', height: 14, bottom: 30, xAxisIndex: 0 }, { type: 'inside', xAxisIndex: 0 }] : [],
-      series: [{ type: 'heatmap', name: 'checks', data: qa.cells, itemStyle: { borderColor: '#fff', borderWidth: qa.days.length > 120 ? 0 : 1 }, emphasis: { itemStyle: { borderColor: '#16202c', borderWidth: 1 } } }],
+      // progressive: 0 draws every cell in one frame (a year is 7,000+ cells, over ECharts' progressive threshold).
+      series: [{ type: 'heatmap', name: 'checks', data: qa.cells, progressive: 0, itemStyle: { borderColor: '#fff', borderWidth: qa.days.length > 120 ? 0 : 1 }, emphasis: { itemStyle: { borderColor: '#16202c', borderWidth: 1 } } }],
     }, true);
     c.off('click');
     c.on('click', (params) => {

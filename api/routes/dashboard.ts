@@ -11,11 +11,11 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { uiLink } from '../../clients/connection';
 import type { Config } from '../../lib/config';
+import { DashboardCache, type DashboardCacheOptions } from '../../lib/dashboard/cache';
 import * as q from '../../lib/dashboard/queries';
 import { isIsoDate, zonedDateOf } from '../../lib/dates';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { WorkflowType } from '../../lib/temporal/contract';
-import type { Warehouse } from '../../lib/warehouse/types';
 import {
   CountriesResponse, DateParams, KpisResponse, LimitedRangeQuery, LimitQuery, ModelsResponse, PredictionsResponse,
   ProductsResponse, QualityDayResponse, QualityResponse, RangeQuery, RangeResponse, StreamResponse,
@@ -25,6 +25,8 @@ export interface DashboardRoutesOptions {
   config: Config;
   /** The shop's today; default the wall clock in SHOP_TIMEZONE (tests pin it). */
   today?: () => string;
+  /** Answers kept until the data changes (lib/dashboard/cache.ts). */
+  cache?: DashboardCacheOptions;
 }
 
 /** The committed static files: next to this file's folder from source, or in the repository from dist/. */
@@ -55,23 +57,23 @@ function parseLimit(value: string | undefined, fallback: number): number {
  * The range asked for, with the analysed range filling what is missing. Both ends given: from must
  * not be after to. One end given: the other defaults to the analysed range, never before it.
  */
-async function resolveRange(wh: Warehouse, query: { from?: string; to?: string }, today: string): Promise<q.DateRange> {
+async function resolveRange(analysed: () => Promise<q.AnalysedRange>, query: { from?: string; to?: string }, today: string): Promise<q.DateRange> {
   checkDate(query.from, 'from');
   checkDate(query.to, 'to');
   if (query.from !== undefined && query.to !== undefined) {
     if (query.from > query.to) throw badRequest(`querystring.from (${query.from}) is after querystring.to (${query.to})`);
     return { from: query.from, to: query.to };
   }
-  const analysed = await q.analysedRange(wh);
-  const from = query.from ?? analysed.first ?? query.to ?? today;
-  const toDefault = analysed.last ?? from;
+  const { first, last } = await analysed();
+  const from = query.from ?? first ?? query.to ?? today;
+  const toDefault = last ?? from;
   const to = query.to ?? (toDefault < from ? from : toDefault);
   return from <= to ? { from, to } : { from: to, to };
 }
 
 const errors = { 400: { $ref: 'ErrorResponse#' } };
 
-const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> = async (fastify, { config, today: todayOption }) => {
+const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> = async (fastify, { config, today: todayOption, cache: cacheOptions }) => {
   const today = todayOption ?? (() => zonedDateOf(new Date(), config.shop.timeZone));
   const uiBase = `http://${config.temporal.uiHost}:${config.temporal.uiPort}`;
   const links: q.DashboardLinks = {
@@ -91,36 +93,53 @@ const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> = async
   // ---- the data ----
   const wh = () => fastify.warehouse;
   const tags = ['dashboard'];
+  const cache = new DashboardCache(fastify.warehouse, cacheOptions);
+  const analysed = () => cache.get('range', () => q.analysedRange(wh()));
+  const range = (query: { from?: string; to?: string }) => resolveRange(analysed, query, today());
+  const key = (name: string, r: q.DateRange, ...more: Array<string | number>) => [name, r.from, r.to, ...more].join(':');
 
   fastify.get('/api/v1/range', {
     schema: { tags, summary: 'The analysed days (daily_metrics), the shop\'s today and the Web UI base', response: { 200: RangeResponse } },
-  }, async () => ({ ...(await q.analysedRange(wh())), today: today(), time_zone: config.shop.timeZone, temporal_ui: uiBase }));
+  }, async () => ({ ...(await analysed()), today: today(), time_zone: config.shop.timeZone, temporal_ui: uiBase }));
 
   fastify.get('/api/v1/kpis', {
     schema: {
       tags, summary: 'Daily KPIs of a range, their totals, and tiles for the newest day, the day before and the last 7 days vs the 7 before',
       querystring: RangeQuery, response: { 200: KpisResponse, ...errors },
     },
-  }, async (request) => q.kpis(wh(), await resolveRange(wh(), request.query, today()), today(), links));
+  }, async (request) => {
+    const r = await range(request.query);
+    return cache.get(key('kpis', r, today()), () => q.kpis(wh(), r, today(), links));
+  });
 
   fastify.get('/api/v1/countries', {
     schema: { tags, summary: 'Gross revenue by country over a range: the top 10 and "Other"', querystring: RangeQuery, response: { 200: CountriesResponse, ...errors } },
-  }, async (request) => q.countries(wh(), await resolveRange(wh(), request.query, today())));
+  }, async (request) => {
+    const r = await range(request.query);
+    return cache.get(key('countries', r), () => q.countries(wh(), r));
+  });
 
   fastify.get('/api/v1/products', {
     schema: { tags, summary: 'Top products by gross revenue over a range', querystring: LimitedRangeQuery, response: { 200: ProductsResponse, ...errors } },
   }, async (request) => {
     const limit = parseLimit(request.query.limit, 10);
-    return q.products(wh(), await resolveRange(wh(), request.query, today()), limit);
+    const r = await range(request.query);
+    return cache.get(key('products', r, limit), () => q.products(wh(), r, limit));
   });
 
   fastify.get('/api/v1/predictions', {
     schema: { tags, summary: 'Predicted vs actual revenue per day, the model version that scored it, and the MAE', querystring: RangeQuery, response: { 200: PredictionsResponse, ...errors } },
-  }, async (request) => q.predictions(wh(), await resolveRange(wh(), request.query, today()), links));
+  }, async (request) => {
+    const r = await range(request.query);
+    return cache.get(key('predictions', r), () => q.predictions(wh(), r, links));
+  });
 
   fastify.get('/api/v1/quality', {
     schema: { tags, summary: 'Data-quality results as a day x check grid', querystring: RangeQuery, response: { 200: QualityResponse, ...errors } },
-  }, async (request) => q.qualityGrid(wh(), await resolveRange(wh(), request.query, today()), links));
+  }, async (request) => {
+    const r = await range(request.query);
+    return cache.get(key('quality', r), () => q.qualityGrid(wh(), r, links));
+  });
 
   fastify.get('/api/v1/quality/:date', {
     schema: {
@@ -130,18 +149,21 @@ const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> = async
   }, async (request, reply) => {
     const { date } = request.params;
     if (!isIsoDate(date)) throw badRequest(`params.date must be a calendar date YYYY-MM-DD, got "${date}"`);
-    const answer = await q.qualityDay(wh(), date, links);
+    const answer = await cache.get(`quality-day:${date}`, () => q.qualityDay(wh(), date, links));
     if (answer.results.length === 0) return reply.code(404).send({ message: `no data-quality results for ${date}: run "retailflow dq run --date ${date}"` });
     return answer;
   });
 
   fastify.get('/api/v1/models', {
     schema: { tags, summary: 'Model versions with their holdout MAE, and every promotion and rollback', response: { 200: ModelsResponse } },
-  }, async () => q.models(wh(), links));
+  }, async () => cache.get('models', () => q.models(wh(), links)));
 
   fastify.get('/api/v1/stream', {
     schema: { tags, summary: 'Stream accounting (stored, duplicate, dead-lettered) and the latest high-value lines', querystring: LimitQuery, response: { 200: StreamResponse, ...errors } },
-  }, async (request) => q.stream(wh(), parseLimit(request.query.limit, 20), links));
+  }, async (request) => {
+    const limit = parseLimit(request.query.limit, 20);
+    return cache.get(`stream:${limit}`, () => q.stream(wh(), limit, links));
+  });
 };
 
 export default dashboardRoutes;
