@@ -172,9 +172,10 @@ describe('retailflow monitor against the running stack @integration', function (
     const { code, report, ms } = result;
     assert.equal(code, 1, show(report));
     assert.deepEqual([row(report, 'api').status, row(report, 'api').detail], ['fail', 'timed out after 2 s']);
-    // 2 s for the checks, then at most 2 s for the DuckDB query that runs after them.
-    assert.ok(report.durationMs < 5_000, `the checks took ${report.durationMs} ms`);
-    assert.ok(ms < 15_000, `the command took ${ms} ms`);
+    // 2 s for the checks, then at most 2 s for the DuckDB query that runs after them; the slack
+    // is for a loaded CI machine (the bound that matters: not the API's own 30 s, not forever).
+    assert.ok(report.durationMs < 8_000, `the checks took ${report.durationMs} ms`);
+    assert.ok(ms < 30_000, `the command took ${ms} ms`);
     assert.equal(row(report, 'process api').status, 'ok', 'the process is there, just not answering');
   });
 
