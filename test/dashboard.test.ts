@@ -159,7 +159,12 @@ describe('@integration dashboard in a browser', function () {
     assert.equal(await page.inputValue('[data-testid="range-to"]'), days[days.length - 1]);
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(failedRequests, []);
+    // The charts redraw when a full-page capture resizes the window: size it first, then capture.
+    const height = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollHeight: number } } }).document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: 1440, height });
+    await page.waitForTimeout(1_000);
     await page.screenshot({ path: path.join(OUT, 'dashboard.png'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it('@integration shows the warehouse numbers: the range gross revenue, a day\'s orders, a country\'s revenue, the tiles', async () => {

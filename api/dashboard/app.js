@@ -11,7 +11,7 @@
   const SERIES = ['#2f6fdb', '#3aa76d', '#d64545', '#e9a23b', '#8b5cf6', '#0ea5a4', '#f97316', '#64748b'];
   const SEVERITIES = ['pass', 'warn', 'fail'];
 
-  const state = { mode: 'all', from: null, to: null, charts: {}, timer: null, quality: null, selectedDay: null, loading: false };
+  const state = { mode: 'all', from: null, to: null, charts: {}, timer: null, quality: null, selectedDay: null, loading: false, timings: {} };
   const $ = (id) => document.getElementById(id);
 
   // ---- formatting (exact decimal strings in, display text out) ----
@@ -483,14 +483,18 @@
         state.to = shown ? shown.range.to : range.last;
       }
       setRangeInputs(range);
+      const fetched = performance.now();
+      state.timings = { fetch: Math.round(fetched - started) };
       const guard = (name, targetId, fn) => {
         if (got[name].status === 'rejected') return panelError(targetId, got[name].reason);
+        const t0 = performance.now();
         try {
           fn(got[name].value);
         } catch (err) {
           console.warn(`dashboard: ${name} panel`, err);
           panelError(targetId, err);
         }
+        state.timings[targetId] = Math.round(performance.now() - t0);
       };
       guard('kpis', 'tiles', (k) => {
         renderTiles(k, range);
