@@ -13,6 +13,11 @@
  * the same invoice_date (a replayed line keeps its timestamp), which lets a filter on the day
  * prune orders_raw inside the anti-join too.
  *
+ * `s.source_sha256 IS NULL OR` says outright that a line without identity always counts; it also
+ * spares the BigQuery emulator (SQLite underneath, which runs the NOT EXISTS as a nested loop
+ * over orders_raw) the lookup for every generated line. DuckDB and BigQuery run the NOT EXISTS as
+ * a hash anti-join.
+ *
  * It is a view on both backends, so it is never stale: a file loaded after its lines were
  * streamed takes them over at once. Every consumer of order lines reads it: the daily KPIs, top
  * products and countries, the predicted-vs-actual scoring, and the data-quality checks about
@@ -41,7 +46,7 @@ UNION ALL
 SELECT ${LINE_COLUMNS.map((c) => `s.${c}`).join(', ')},
        'stream' AS origin, s.source_sha256, s.source_line_no AS line_no, s.event_id
 FROM ${t(ORDERS_STREAM.name)} AS s
-WHERE NOT EXISTS (
+WHERE s.source_sha256 IS NULL OR NOT EXISTS (
   SELECT 1 FROM ${t(ORDERS_RAW.name)} AS r
   WHERE r.source_sha256 = s.source_sha256 AND r.line_no = s.source_line_no AND r.invoice_date = s.invoice_date)`,
 };
