@@ -142,8 +142,10 @@ describe('@integration dashboard in a browser', function () {
     await wh?.close();
   });
 
-  const loaded = async (loads = 1) => {
-    await page.waitForSelector(`[data-testid="status"][data-loads="${loads}"]`, { timeout: 30_000 });
+  const loads = async () => Number(await page.getAttribute('[data-testid="status"]', 'data-loads') ?? '0');
+  /** Wait for a load that ends after `before` loads had ended, and check it read everything. */
+  const loadedAfter = async (before: number) => {
+    await page.waitForFunction(`Number(document.querySelector('[data-testid="status"]')?.getAttribute('data-loads') ?? 0) > ${before}`, undefined, { timeout: 30_000 });
     assert.equal(await page.getAttribute('[data-testid="status"]', 'data-loaded'), 'true', await page.textContent('[data-testid="status"]') ?? '');
   };
   const valueOf = (testId: string) => page.getAttribute(`[data-testid="${testId}"]`, 'data-value');
@@ -154,7 +156,9 @@ describe('@integration dashboard in a browser', function () {
     await page.clock.install();
     const response = await page.goto(`${base}/dashboard`);
     assert.equal(response?.status(), 200);
-    await loaded();
+    await loadedAfter(0);
+    // No refresh of its own while the next tests act on the page (the last test turns it on again).
+    await page.uncheck('#auto-refresh');
     assert.equal(await page.inputValue('[data-testid="range-from"]'), days[0]);
     assert.equal(await page.inputValue('[data-testid="range-to"]'), days[days.length - 1]);
     assert.deepEqual(consoleErrors, []);
@@ -255,19 +259,49 @@ describe('@integration dashboard in a browser', function () {
     const day = '2010-12-02';
     await page.fill('[data-testid="range-from"]', day);
     await page.fill('[data-testid="range-to"]', day);
+    let before = await loads();
     await page.click('[data-testid="range-apply"]');
-    await loaded(2);
+    await loadedAfter(before);
     const [d] = await wh.query<{ gross: string }>('SELECT gross_revenue AS gross FROM daily_metrics WHERE report_date = CAST(@day AS DATE)', { day });
     assert.equal(await valueOf('range-gross-revenue'), d.gross);
     assert.equal(await page.$$eval('[data-testid="days-table"] tbody tr', (rows) => rows.length), 1);
+    before = await loads();
     await page.click('[data-testid="range-all"]');
-    await loaded(3);
+    await loadedAfter(before);
     assert.equal(await page.$$eval('[data-testid="days-table"] tbody tr', (rows) => rows.length), days.length);
   });
 
+  it('@integration an empty warehouse: every panel says so, no console error, no failed request', async () => {
+    const empty = new DuckDBWarehouse({ path: ':memory:' });
+    const emptyApp = buildApp({ config: { ...config, model: { ...config.model, storeDir: tempDir() } }, logger: false, warehouse: empty, temporal: services().temporal.client, modelReloadIntervalMs: 0 });
+    const emptyPage = await context.newPage();
+    const problems: string[] = [];
+    emptyPage.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    emptyPage.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    emptyPage.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.url()}: ${r.status()}`);
+    });
+    try {
+      await emptyPage.goto(`${await emptyApp.listen({ host: '127.0.0.1', port: 0 })}/dashboard`);
+      await emptyPage.waitForSelector('[data-testid="status"][data-loaded="true"]', { timeout: 30_000 });
+      assert.match(await emptyPage.textContent('[data-testid="tiles-note"]') ?? '', /No analysed day yet/);
+      assert.equal(await emptyPage.getAttribute('[data-testid="range-gross-revenue"]', 'data-value'), '0');
+      assert.match(await emptyPage.textContent('[data-testid="days-table"]') ?? '', /nothing in this range/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await emptyPage.close();
+      await emptyApp.close();
+      await empty.close();
+    }
+  });
+
   it('@integration refreshes on its own every 30 s', async () => {
+    await page.check('#auto-refresh');
+    const before = await loads();
     await page.clock.fastForward(30_000);
-    await loaded(4);
+    await loadedAfter(before);
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(failedRequests, []);
   });

@@ -11,7 +11,7 @@
   const SERIES = ['#2f6fdb', '#3aa76d', '#d64545', '#e9a23b', '#8b5cf6', '#0ea5a4', '#f97316', '#64748b'];
   const SEVERITIES = ['pass', 'warn', 'fail'];
 
-  const state = { mode: 'all', from: null, to: null, charts: {}, timer: null, quality: null, selectedDay: null, loading: false, timings: {} };
+  const state = { mode: 'all', from: null, to: null, charts: {}, timer: null, quality: null, selectedDay: null, loading: false, pending: false, timings: {} };
   const $ = (id) => document.getElementById(id);
 
   // ---- formatting (exact decimal strings in, display text out) ----
@@ -444,8 +444,13 @@
   }
 
   async function load() {
-    if (state.loading) return;
+    // A load asked for while one runs (a new range during a refresh) runs once that one ends.
+    if (state.loading) {
+      state.pending = true;
+      return;
+    }
     state.loading = true;
+    state.pending = false;
     const status = $('status');
     const started = performance.now();
     try {
@@ -522,6 +527,7 @@
       status.setAttribute('data-loaded', 'error');
     } finally {
       state.loading = false;
+      if (state.pending) void load();
     }
   }
 
