@@ -94,6 +94,11 @@ const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> = async
   const wh = () => fastify.warehouse;
   const tags = ['dashboard'];
   const cache = new DashboardCache(fastify.warehouse, cacheOptions);
+  // Check the tables once while the API starts, not in the first visitor's load (not awaited: a
+  // warehouse busy or down does not hold the API up; the first ask then tries again).
+  fastify.addHook('onReady', async () => {
+    q.ensureDashboardSchema(wh()).catch((err: unknown) => fastify.log.warn({ err }, 'dashboard: warehouse tables not checked at start'));
+  });
   const analysed = () => cache.get('range', () => q.analysedRange(wh()));
   const range = (query: { from?: string; to?: string }) => resolveRange(analysed, query, today());
   const key = (name: string, r: q.DateRange, ...more: Array<string | number>) => [name, r.from, r.to, ...more].join(':');
