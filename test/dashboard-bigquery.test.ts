@@ -1,7 +1,8 @@
 /**
  * The dashboard's queries give the same answers on BigQuery (the emulator) as on DuckDB: two real
- * days (the first 4,000 lines of the data set) analysed, checked and scored on both backends with
- * the same lib code, then every answer of lib/dashboard/queries.ts compared, less write times.
+ * days (the first 4,000 lines of the data set) analysed and scored, and one of them checked, on
+ * both backends with the same lib code; then every answer of lib/dashboard/queries.ts is compared,
+ * write times aside.
  */
 import { strict as assert } from 'node:assert';
 import { computeDailyReport, storeDailyReport } from '../lib/analytics/daily';
@@ -48,9 +49,10 @@ async function prepare(wh: Warehouse): Promise<void> {
   const thresholds = loadThresholds(loadConfig().quality.thresholdsFile);
   for (const date of DAYS) {
     await storeDailyReport(wh, await computeDailyReport(wh, date), `daily-analytics-${date}`);
-    await storeDqResults(wh, { date, results: await runDayChecks(wh, date, thresholds, new Date('2010-12-03T00:00:00Z')) }, `data-quality-${date}`);
     await scorer.scoreDay(date);
   }
+  // One day's checks are enough to compare (they are the slow part on the emulator).
+  await storeDqResults(wh, { date: DAYS[0], results: await runDayChecks(wh, DAYS[0], thresholds, new Date('2010-12-03T00:00:00Z')) }, `data-quality-${DAYS[0]}`);
 }
 
 describe('dashboard queries on the BigQuery emulator give the DuckDB answers @integration', function () {
