@@ -2,7 +2,8 @@
  * `npm run demo` end to end, small (the first 8,000 lines of the data set, 300 live orders): the
  * demo starts the platform itself in a temp RUN_DIR on free ports, runs the tour and exits 0 with
  * the KPIs and the stream's share printed; a second run uses the running platform, loads nothing
- * twice, trains nothing again, and today's KPIs grow by exactly its 300 live lines.
+ * twice, trains nothing again, and today's KPIs grow by exactly its 300 live lines; the full demo
+ * then refuses to load the whole file over those first lines (they would count twice).
  * Needs `npm run build` first and the tools from `npm run setup`.
  */
 import * as assert from 'node:assert/strict';
@@ -26,10 +27,10 @@ interface DemoRun {
   ms: number;
 }
 
-function runDemo(env: NodeJS.ProcessEnv, extra: string[] = []): Promise<DemoRun> {
+function runDemo(env: NodeJS.ProcessEnv, args = ['--small', '--lines', '8000', '--count', String(LIVE)]): Promise<DemoRun> {
   const began = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO, '--small', '--lines', '8000', '--count', String(LIVE), ...extra], { cwd: PROJECT_ROOT, env, timeout: RUN_TIMEOUT_MS });
+    const child = spawn(process.execPath, [DEMO, ...args], { cwd: PROJECT_ROOT, env, timeout: RUN_TIMEOUT_MS });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -82,6 +83,7 @@ describe('npm run demo (small) @integration', function () {
   let env: NodeJS.ProcessEnv;
   let first: DemoRun;
   let firstRecord: DemoRecord;
+  let secondRecord: DemoRecord;
 
   before(async function () {
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-demo-'));
@@ -128,15 +130,14 @@ describe('npm run demo (small) @integration', function () {
   it('a second run uses the running platform, loads and trains nothing again, and adds exactly its live orders', async () => {
     assert.ok(firstRecord, 'the first run succeeded');
     const pid = readStackStatus(path.join(runDir, 'stack.json'))?.pid;
-    // This time the data-quality backfill is started and left running, as in the full demo.
-    const second = await runDemo(env, ['--dq', 'background']);
+    const second = await runDemo(env);
     assert.equal(second.code, 0, second.out);
     assert.match(second.out, new RegExp(`already running: pid ${pid}`));
     assert.match(second.out, /already loaded: a no-op/);
     assert.match(second.out, /is promoted already: not trained again/);
     assert.match(second.out, new RegExp(`\\+${LIVE} = this run's ${LIVE} live orders \\(nothing counted twice\\)`));
-    assert.match(second.out, /backfill-data-quality-2010-12-01-2010-12-05 runs on the platform/);
-    const again = record(runDir);
+    assert.match(second.out, /data-quality backfill 2010-12-01\.\.2010-12-05: 4\/4 days checked/);
+    const again = (secondRecord = record(runDir));
     assert.equal(again.ingest.status, 'already-loaded');
     assert.equal(again.model.trained, false);
     assert.equal(again.model.version, firstRecord.model.version);
@@ -146,5 +147,14 @@ describe('npm run demo (small) @integration', function () {
     assert.equal(again.today.stream_lines, (firstRecord.today.stream_lines ?? 0) + LIVE);
     assert.equal(again.today.total_lines, firstRecord.today.total_lines + LIVE);
     console.log(`      second run: ${(second.ms / 1000).toFixed(1)} s`);
+  });
+
+  it('refuses to load the whole data set over the first lines of it (their common lines would count twice)', async () => {
+    assert.ok(secondRecord, 'the second run succeeded');
+    const full = await runDemo(env, []);
+    assert.equal(full.code, 1, full.out);
+    assert.match(full.out, /already holds .*orders-head-8000\.csv \(2010-12-01\.\.2010-12-05\), another file over the same days/);
+    // Nothing was loaded: the record of the last good run stands.
+    assert.equal(record(runDir).finishedAt, secondRecord.finishedAt);
   });
 });
