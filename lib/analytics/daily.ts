@@ -122,7 +122,8 @@ export interface DailyReport {
  * prunes each read of the CTE to the day's partition.
  */
 const DAY_LINES_CTE = `day_lines AS (
-    SELECT *, (NOT is_cancellation AND quantity > 0 AND unit_price > 0) AS is_sale
+    SELECT invoice_no, stock_code, description, quantity, unit_price, customer_id, country, is_cancellation, origin,
+           (NOT is_cancellation AND quantity > 0 AND unit_price > 0) AS is_sale
     FROM ${ORDER_LINES_VIEW} WHERE invoice_date = CAST(@date AS DATE))`;
 
 const KPIS_CTE = `kpis AS (
