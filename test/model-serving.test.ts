@@ -40,4 +40,32 @@ describe('stream scoring with the promoted model', () => {
     assert.notEqual(scores.predictions[0], scores.predictions[1]);
     await wh.close();
   });
+
+  it('reports a failed reload, keeps serving, and clears the error at the next check that gets through', async () => {
+    const wh = new DuckDBWarehouse({ path: ':memory:' });
+    const store = new FileModelStore(tempDir());
+    await registerModel(wh, store, fakeModel('rf-kept', 3, { artifact: await smallForest(3, 10) }));
+    await promote(wh, 'rf-kept');
+    let failNext = false;
+    const flaky = new Proxy(wh, {
+      get(target, prop, receiver) {
+        if (prop === 'query' && failNext) {
+          failNext = false;
+          return async () => { throw new Error('Could not set lock on file "warehouse.duckdb"'); };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const serving = new ServingModel(flaky, store);
+    await serving.refresh();
+    assert.equal(serving.current()?.version, 'rf-kept');
+    failNext = true;
+    await serving.refresh();
+    assert.match(serving.lastError ?? '', /Could not set lock/);
+    assert.equal(serving.current()?.version, 'rf-kept');
+    await serving.refresh();
+    assert.equal(serving.lastError, undefined);
+    await wh.close();
+  });
 });

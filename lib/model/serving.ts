@@ -81,6 +81,9 @@ export class ServingModel {
   private async loadPromoted(): Promise<void> {
     try {
       const promoted = await currentModel(this.warehouse);
+      // A check that got through clears an earlier failure (a DuckDB file lock held by another
+      // process for a moment, say): /health must say what is true now, not what failed once.
+      this.lastError = undefined;
       if (!promoted) {
         this.loaded = undefined;
         return;
@@ -89,7 +92,6 @@ export class ServingModel {
       // Compiled before the swap and off the event loop (0.3-0.5 s of CPU), so no request waits for it.
       const model = await RandomForestModel.loadCompiled(await loadArtifact(this.warehouse, this.store, promoted.version));
       this.loaded = { version: promoted.version, model, loadedAt: new Date() };
-      this.lastError = undefined;
       this.onSwap(this.loaded);
     } catch (err) {
       this.lastError = err instanceof Error ? err.message : String(err);
