@@ -131,6 +131,7 @@ function temporalSpec(config: Config, endpoints: Endpoints, env: NodeJS.ProcessE
       '--ui-ip', ui.host, '--ui-port', String(ui.port),
       '--ui-disable-news-fetch', // the UI would otherwise fetch a news feed from the internet
       '--db-filename', path.join(config.runDir, 'temporal.db'),
+      ...config.temporal.sqlitePragmas.flatMap((pragma) => ['--sqlite-pragma', pragma]),
       // "default" always exists; naming it again is harmless but noisy.
       ...(namespace === 'default' ? [] : ['--namespace', namespace]),
       ...searchAttributeCliArgs(),

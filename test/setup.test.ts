@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyLocalModeDefaults, isLocalMode, PROJECT_ROOT } from '../lib/config';
+import { applyLocalModeDefaults, ConfigError, isLocalMode, loadConfig, PROJECT_ROOT } from '../lib/config';
 import { toolPath } from '../lib/tools';
 
 describe('setup', function () {
@@ -53,6 +53,13 @@ describe('configuration', () => {
     const internal = new Set(['NODE_ENV', 'RETAILFLOW_TEST_SERVICES', 'PUBSUB_EMULATOR_BIN', 'BIGQUERY_EMULATOR_BIN']);
     const missing = [...read].filter((v) => !documented.has(v) && !internal.has(v));
     assert.deepEqual(missing, []);
+  });
+
+  it('passes the dev server WAL pragmas by default, none on request, and names a malformed one', () => {
+    assert.deepEqual(loadConfig({}).temporal.sqlitePragmas, ['journal_mode=wal', 'synchronous=normal']);
+    assert.deepEqual(loadConfig({ TEMPORAL_SQLITE_PRAGMAS: 'none' }).temporal.sqlitePragmas, []);
+    assert.deepEqual(loadConfig({ TEMPORAL_SQLITE_PRAGMAS: 'journal_mode=wal, busy_timeout=5000' }).temporal.sqlitePragmas, ['journal_mode=wal', 'busy_timeout=5000']);
+    assert.throws(() => loadConfig({ TEMPORAL_SQLITE_PRAGMAS: 'journal_mode=wal;drop' }), (err: unknown) => err instanceof ConfigError && /TEMPORAL_SQLITE_PRAGMAS .*"journal_mode=wal;drop"/.test(err.message));
   });
 });
 

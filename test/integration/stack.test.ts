@@ -103,6 +103,11 @@ describe('local stack (npm start) @integration', function () {
     assert.ok(output.includes(`Status            ${path.join(runDir, 'stack.json')}`), output);
   });
 
+  it('runs the Temporal dev server\'s SQLite file in WAL mode (TEMPORAL_SQLITE_PRAGMAS default)', () => {
+    // The -wal file exists only while a connection holds the database in WAL mode.
+    assert.ok(fs.existsSync(path.join(runDir, 'temporal.db-wal')), 'run/temporal.db-wal is missing: the pragmas did not reach the server');
+  });
+
   it('writes run/stack.env with the endpoints it started', () => {
     const published = parseEnv(fs.readFileSync(path.join(runDir, 'stack.env'), 'utf8'));
     assert.equal(published.TEMPORAL_ADDRESS, `127.0.0.1:${ports.grpc}`);
