@@ -20,6 +20,7 @@ import { services, TEST_PUBSUB_PROJECT, testEventBus } from './hooks';
 import { realDataFile, tempDir } from './support/fixtures';
 import { referenceKpis } from './support/reference-kpis';
 import { startTestWorker, TestWorker } from './support/worker';
+import { activityAttempts } from './support/workflow-test-env';
 
 // First day, the day of the 74,215-unit order and its cancellation, an ordinary mid-year day, last day.
 const DAYS = ['2010-12-01', '2011-01-18', '2011-06-15', '2011-12-09'];
@@ -136,8 +137,7 @@ describe('@integration daily analytics workflows', function () {
       return true;
     });
     const history = await handle.fetchHistory();
-    const attempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
-    assert.deepEqual(attempts, [1]);
+    assert.deepEqual(activityAttempts(history), [{ type: 'computeDailyReport', attempt: 1 }]);
   });
 
   it('backfills a range with bounded concurrency and continue-as-new, reporting progress', async () => {

@@ -4,8 +4,8 @@
  * the retry policy of its steps. dailyAnalyticsWorkflow and dataQualityWorkflow use it; so does
  * any new per-day workflow.
  */
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Duration, RetryPolicy } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancelledFailure, RetryState, TemporalFailure, TimeoutFailure, type Duration, type RetryPolicy } from '@temporalio/common';
 import { addDays, assertIsoDate, zonedDateOf } from '../lib/dates';
 import { AnalyticsDate, ErrorType, PipelineStage, ScheduledStartTime, type NoDataOutcome, type PerDayInput } from '../lib/temporal/contract';
 
@@ -22,10 +22,54 @@ export function perDayRetry(alsoNonRetryable: readonly string[] = []): RetryPoli
   };
 }
 
+/**
+ * Per-day steps run as local activities (issue: speed). A day's steps are short (tens of ms) and
+ * the same worker runs them, so a task-queue round trip per step cost more than the step: a day
+ * took 5 workflow tasks and 4 activity tasks (16 state transitions), now one workflow task that
+ * records a marker per step. Retries and timeouts are the same; a step longer than the workflow
+ * task timeout keeps the task alive (the SDK heartbeats it), and the stages still reach the Web UI,
+ * at the end of the task rather than at each step. Runs recorded before this patch replay with
+ * the activities they scheduled.
+ */
+export const LOCAL_STEPS_PATCH = 'per-day-local-activities';
+
 /** The activities of a per-day workflow, with the per-day retry policy. */
 export function perDayActivities<A extends object>(options: { startToCloseTimeout: Duration; alsoNonRetryable?: readonly string[] }): A {
+  const retry = perDayRetry(options.alsoNonRetryable);
+  const settings = { startToCloseTimeout: options.startToCloseTimeout, retry };
   // proxyActivities' constraint is ActivityInterfaceFor<A>; every A we pass is an activities record.
-  return proxyActivities<A>({ startToCloseTimeout: options.startToCloseTimeout, retry: perDayRetry(options.alsoNonRetryable) }) as A;
+  const remote = proxyActivities<A>(settings) as Record<string | symbol, unknown>;
+  const local = proxyLocalActivities<A>(settings) as Record<string | symbol, unknown>;
+  // The choice is made at call time: patched() needs the workflow context, and must be asked
+  // before the first step, in the order old runs scheduled their activities.
+  return new Proxy({}, {
+    get: (_target, name) => async (...args: unknown[]) => {
+      if (!patched(LOCAL_STEPS_PATCH)) return (remote[name] as Step)(...args);
+      try {
+        return await (local[name] as Step)(...args);
+      } catch (err) {
+        throw asActivityFailure(err, String(name), retry);
+      }
+    },
+  }) as A;
+}
+
+type Step = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * A failed local activity reaches the workflow as its bare cause. Wrapped as an ActivityFailure,
+ * it reads as an activity's failure did before (type, retry state, root cause), so callers, the
+ * Web UI's failure and the CLI's messages do not depend on where the step ran.
+ */
+function asActivityFailure(err: unknown, activityType: string, retry: RetryPolicy): unknown {
+  if (err instanceof ActivityFailure || err instanceof CancelledFailure || !(err instanceof TemporalFailure)) return err;
+  return new ActivityFailure('Local activity task failed', activityType, undefined, retryStateOf(err, retry), undefined, err);
+}
+
+function retryStateOf(cause: TemporalFailure, retry: RetryPolicy): RetryState {
+  if (cause instanceof TimeoutFailure) return RetryState.TIMEOUT;
+  const nonRetryable = cause instanceof ApplicationFailure && (cause.nonRetryable || (retry.nonRetryableErrorTypes ?? []).includes(cause.type ?? ''));
+  return nonRetryable ? RetryState.NON_RETRYABLE_FAILURE : RetryState.MAXIMUM_ATTEMPTS_REACHED;
 }
 
 export interface PerDayRun {

@@ -43,7 +43,8 @@ function outlierSql(): string {
     WHERE invoice_date >= CAST(@hist_from AS DATE) AND invoice_date < CAST(@date AS DATE) AND ${SALE_LINE}),
   d AS (SELECT invoice_no, stock_code, line_no, CAST(quantity AS FLOAT64) AS q, CAST(quantity * unit_price AS FLOAT64) AS r
          FROM ${ORDER_LINES_VIEW} WHERE invoice_date = CAST(@date AS DATE) AND ${SALE_LINE}),
-  ${statsCtes('h', 'stock_code', 'p')},
+  hp AS (SELECT * FROM h WHERE stock_code IN (SELECT stock_code FROM d)),
+  ${statsCtes('hp', 'stock_code', 'p')},
   ${statsCtes('h', 'scope', 'g')},
   scored AS (
     SELECT d.invoice_no, d.stock_code, d.line_no,

@@ -155,12 +155,37 @@ export function upsertedValues(history: History, name: string): unknown[] {
   });
 }
 
-/** Activity types in the order the run scheduled them (retries are not new schedules). */
+/**
+ * Activity types in the order the run scheduled them (retries are not new schedules): activity
+ * tasks, and local activities, which a run records as markers once they end.
+ */
 export function scheduledActivities(history: History): string[] {
-  return (history.events ?? []).flatMap((e) => {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
+  return activityAttempts(history).map((a) => a.type);
+}
+
+/**
+ * Each activity the run scheduled, in order, with the attempt it ended on: from the started event
+ * of an activity task, from the marker of a local activity.
+ */
+export function activityAttempts(history: History): { type: string; attempt: number }[] {
+  const events = history.events ?? [];
+  const startedAttempt = new Map<string, number>();
+  for (const e of events) {
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) startedAttempt.set(String(started.scheduledEventId), started.attempt ?? 0);
+  }
+  return events.flatMap((e) => {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) return [{ type, attempt: startedAttempt.get(String(e.eventId)) ?? 0 }];
+    const local = localActivityMarker(e);
+    return local?.activity_type ? [{ type: local.activity_type, attempt: local.attempt ?? 0 }] : [];
   });
+}
+
+function localActivityMarker(e: temporal.api.history.v1.IHistoryEvent): { activity_type?: string; attempt?: number } | undefined {
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  return decodePayload(marker.details?.data?.payloads?.[0]) as { activity_type?: string; attempt?: number } | undefined;
 }
 
 /** The run that `runId` continued as, or undefined when it did not continue as new. */
