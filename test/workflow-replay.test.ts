@@ -65,6 +65,18 @@ describe('workflow replay of committed histories (no server)', function () {
     assert.ok(continued.length > 0, 'a backfill run that continued as new');
   });
 
+  it('has per-day runs from before and after patched(\'per-day-local-activities\'): activity tasks, then local-activity markers', () => {
+    const taskEvents = (h: History): number => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+    for (const type of ['dailyAnalyticsWorkflow', 'dataQualityWorkflow']) {
+      const before = histories.find((h) => h.name === type);
+      const after = histories.find((h) => h.name === `${type}.local-activities`);
+      assert.ok(before && after, `${type}.json and ${type}.local-activities.json`);
+      assert.ok(taskEvents(before.history) > 0, `${type}.json scheduled activity tasks`);
+      assert.equal(taskEvents(after.history), 0, `${type}.local-activities.json scheduled no activity task`);
+      assert.deepEqual(scheduledActivities(after.history), scheduledActivities(before.history), 'the same steps in the same order');
+    }
+  });
+
   it('every history replays against the current workflows without non-determinism', async () => {
     const results = await replay(bundle, histories);
     assert.deepEqual(results.map((r) => r.name), histories.map((h) => h.name), 'every history was replayed');
