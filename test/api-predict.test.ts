@@ -72,7 +72,7 @@ describe('prediction API', function () {
     const loaded = app.servingModel.current();
     assert.ok(loaded?.model.compiled, 'the served model is compiled at load');
     const items = Array.from({ length: 1000 }, (_, i) => ({
-      Quantity: (i * 7) % 50, UnitPrice: ((i * 13) % 400) / 20, Hour: i % 24, DayOfWeek: i % 7,
+      Quantity: 1 + ((i * 7) % 50), UnitPrice: ((i * 13) % 400) / 20, Hour: i % 24, DayOfWeek: i % 7,
       ...(i % 3 === 0 ? { Country: 'France', CustomerID: null } : {}),
     }));
     const batch = await post('/predict/batch', { items });
@@ -84,10 +84,14 @@ describe('prediction API', function () {
   const bad: Array<[string, unknown, number, RegExp]> = [
     ['a missing field', { Quantity: 3, UnitPrice: 12, Hour: 10 }, 400, /missing the field "DayOfWeek"/],
     ['an extra field', { Quantity: 3, UnitPrice: 12, Hour: 10, DayOfWeek: 2, Discount: 1 }, 400, /unknown field "Discount"/],
-    ['a wrongly typed field', { Quantity: '3', UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be number/],
+    ['a wrongly typed field', { Quantity: '3', UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be integer/],
     ['Hour out of range', { Quantity: 3, UnitPrice: 12, Hour: 24, DayOfWeek: 2 }, 400, /Hour must be <= 23/],
     ['DayOfWeek out of range', { Quantity: 3, UnitPrice: 12, Hour: 10, DayOfWeek: 7 }, 400, /DayOfWeek must be <= 6/],
-    ['a negative number', { Quantity: -3, UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be >= 0/],
+    ['a negative number', { Quantity: -3, UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be >= 1/],
+    ['a fractional quantity', { Quantity: 2.5, UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be integer/],
+    ['a zero quantity', { Quantity: 0, UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be >= 1/],
+    ['an absurd quantity', { Quantity: 100_001, UnitPrice: 12, Hour: 10, DayOfWeek: 2 }, 400, /Quantity must be <= 100000/],
+    ['an absurd price', { Quantity: 3, UnitPrice: 100_000.01, Hour: 10, DayOfWeek: 2 }, 400, /UnitPrice must be <= 100000/],
     ['a fractional hour', { Quantity: 3, UnitPrice: 12, Hour: 10.5, DayOfWeek: 2 }, 400, /Hour must be integer/],
     ['invalid JSON', '{"Quantity": 3,', 400, /JSON/i],
   ];
@@ -117,7 +121,7 @@ describe('prediction API', function () {
   });
 
   it('accepts a full batch of long, realistic items even though it is over the API-wide body limit', async () => {
-    const item = { Quantity: 123456.25, UnitPrice: 99999.99, Hour: 23, DayOfWeek: 6, Country: 'European Community'.padEnd(64, '.'), CustomerID: 9_007_199_254_740_991 };
+    const item = { Quantity: 99_999, UnitPrice: 99999.99, Hour: 23, DayOfWeek: 6, Country: 'European Community'.padEnd(64, '.'), CustomerID: 9_007_199_254_740_991 };
     const body = JSON.stringify({ items: Array.from({ length: MAX_BATCH }, () => item) }, null, 1);
     assert.ok(body.length > config.api.bodyLimit, `${body.length} bytes`);
     const res = await post('/predict/batch', body);

@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { featureVector, LoadedModel, PredictionInput } from '../../lib/model/serving';
+import { MAX_ABS_QUANTITY, MAX_UNIT_PRICE } from '../../lib/input-rules';
 
 export const MAX_BATCH = 10_000;
 /**
@@ -16,8 +17,9 @@ export const BATCH_BODY_LIMIT = MAX_BATCH * 400;
 
 export const PredictRequest = Type.Object(
   {
-    Quantity: Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Units on the line (non-negative).' }),
-    UnitPrice: Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Price per unit in pounds (non-negative).' }),
+    // The stream's bounds (lib/input-rules.ts): a line the consumer would refuse gets no prediction.
+    Quantity: Type.Integer({ minimum: 1, maximum: MAX_ABS_QUANTITY, description: 'Units on the line: a whole number, at least 1.' }),
+    UnitPrice: Type.Number({ minimum: 0, maximum: MAX_UNIT_PRICE, description: 'Price per unit in pounds (non-negative).' }),
     Hour: Type.Integer({ minimum: 0, maximum: 23 }),
     DayOfWeek: Type.Integer({ minimum: 0, maximum: 6, description: '0 = Monday' }),
     Country: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default United Kingdom.' })),

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { parseInvoiceDate } from '../ingest/orders';
 import type { Row } from '../warehouse/types';
+import { MAX_ABS_QUANTITY, MAX_UNIT_PRICE, MAX_YEAR, MIN_YEAR } from '../input-rules';
 import { canonicalDecimal, decimalToScaled, scaledToDecimal } from '../warehouse/values';
 
 export const SCHEMA_VERSION = '1';
@@ -70,14 +71,12 @@ export interface ValidationLimits {
   maxUnitPrice: number;
 }
 
-export const DEFAULT_LIMITS: ValidationLimits = { maxBytes: 8_192, maxAbsQuantity: 100_000, maxUnitPrice: 100_000 };
+export const DEFAULT_LIMITS: ValidationLimits = { maxBytes: 8_192, maxAbsQuantity: MAX_ABS_QUANTITY, maxUnitPrice: MAX_UNIT_PRICE };
 
 const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const ISO_TS = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?Z?$/;
 const DECIMAL = /^-?\d{1,12}(\.\d{1,9})?$/;
 const FIELDS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
-const MIN_YEAR = 2000;
-const MAX_YEAR = 2100;
 const SCALE = 9;
 
 export function validateMessage(data: Buffer, limits: ValidationLimits = DEFAULT_LIMITS): Validation {
