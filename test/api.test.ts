@@ -20,6 +20,7 @@ class FakeWarehouse implements Warehouse {
   async insertRows(): Promise<number> {
     return 0;
   }
+  async insertNew(): Promise<void> {}
   async upsert(): Promise<number> {
     return 0;
   }

@@ -301,7 +301,7 @@ describe('@integration stream consumer process: SIGKILL and SIGTERM mid-stream',
 describe('@integration stream into the BigQuery emulator', function () {
   this.timeout(240_000);
 
-  it('1,000 valid + 50 duplicates + 20 malformed -> exactly 1,000 / 50 / 20 via streaming inserts', async () => {
+  it('1,000 valid + 50 duplicates + 20 malformed -> exactly 1,000 / 50 / 20 (load job + MERGE, insert-if-absent)', async () => {
     const host = process.env.BIGQUERY_EMULATOR_HOST;
     if (!host) throw new Error('BIGQUERY_EMULATOR_HOST is not set (the root hook starts the emulator)');
     const { createBigQueryWarehouse } = await import('../lib/warehouse/bigquery');

@@ -10,6 +10,7 @@ import { handMadeProfile } from './support/stream-profiles';
 import { mulberry32, WeightedSampler } from '../lib/stream/random';
 import { StreamConsumer, type InboundMessage } from '../lib/stream/consumer';
 import { NO_LINE_SCORER, type LineScorer } from '../lib/stream/scoring';
+import { ORDERS_STREAM } from '../lib/stream/tables';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import type { Row, TableDef, Warehouse } from '../lib/warehouse/types';
 
@@ -198,7 +199,7 @@ describe('stream consumer core (in-memory DuckDB)', () => {
     assert.match(deadLetters[0].attributes.reason, /bad JSON/);
     assert.equal(deadLetters[0].attributes.original_message_id, '4');
     assert.equal(deadLetters[0].data.toString(), '{not json');
-    assert.deepEqual({ ...c.counts, batches: 0 }, { received: 0, stored: 3, duplicates: 2, deadLettered: 1, alreadyAccounted: 0, highValue: 1, batches: 0, writeFailures: 0 });
+    assert.deepEqual({ ...c.counts, batches: 0 }, { received: 0, stored: 3, duplicates: 2, deadLettered: 1, alreadyAccounted: 0, lostRaces: 0, highValue: 1, batches: 0, writeFailures: 0 });
     assert.ok(logs.includes('HIGH VALUE ORDER'));
     const [row] = await wh.query("SELECT line_value, high_value, predicted_revenue, model_version FROM orders_stream WHERE event_id = 'evt-2'");
     assert.deepEqual(row, { line_value: '255', high_value: true, predicted_revenue: null, model_version: null });
@@ -217,14 +218,72 @@ describe('stream consumer core (in-memory DuckDB)', () => {
     assert.equal(deadLetters.length, 1, 'a redelivered malformed message is not republished');
   });
 
+  it('two consumers racing on one event: the insert stores it once, the loser is a duplicate in the ledger', async () => {
+    // B's lookup runs before A's write (as when both get a copy at the same moment): it sees
+    // nothing stored. Check-then-insert would store the event twice; insertNew does not.
+    const a = consumer();
+    let lookups = 0;
+    const lateLookup: Warehouse = new Proxy(wh, {
+      get(target, prop, receiver) {
+        if (prop === 'query') {
+          return async (sql: string, params?: Record<string, never>) => {
+            if (sql.includes('FROM orders_stream') && lookups++ === 0) {
+              await a.processBatch([delivery('1', LINE)]); // A stores evt-1 in between
+              return [];
+            }
+            return target.query(sql, params);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const b = consumer({ warehouse: lateLookup });
+    const copy = delivery('2', LINE);
+    await b.processBatch([copy]);
+    assert.equal(copy.acked, 1);
+    assert.deepEqual([a.counts.stored, b.counts.stored, b.counts.duplicates, b.counts.lostRaces], [1, 0, 1, 1]);
+    assert.equal(await count('SELECT COUNT(*) AS n FROM orders_stream'), 1);
+    const ledger = await wh.query("SELECT message_id, outcome, event_id FROM stream_ledger");
+    assert.deepEqual(ledger, [{ message_id: '2', outcome: 'duplicate', event_id: 'evt-1' }]);
+    // A redelivery of B's message later is only acked: it is in the ledger.
+    const again = consumer();
+    await again.processBatch([delivery('2', LINE)]);
+    assert.equal(again.counts.alreadyAccounted, 1);
+    assert.equal(await count('SELECT COUNT(*) AS n FROM stream_ledger'), 1);
+  });
+
+  it('an orders_stream from before the unique key gets its index; one holding doubles is refused with how to find them', async () => {
+    const older = { ...ORDERS_STREAM, uniqueKey: false };
+    await wh.ensureSchema([older]);
+    const v = validateMessage(buf(LINE));
+    assert.ok(v.ok);
+    const stored = { event_id: 'evt-1', message_id: 'm-old', invoice_no: '536365', stock_code: '85123A', description: null, quantity: 6, invoice_ts: v.line.invoiceTs, invoice_date: v.line.invoiceDate,
+      unit_price: '2.55', customer_id: 17850, country: 'United Kingdom', is_cancellation: false, line_value: '15.3', high_value: false, predicted_revenue: null, model_version: null,
+      schema_version: '1', source: null, published_at: null, stored_at: new Date().toISOString(), source_sha256: null, source_line_no: null };
+    await wh.insertRows(older, [stored]);
+    const c = consumer();
+    await c.processBatch([delivery('2', LINE)]); // a new process: creates the index, then finds the event stored
+    assert.deepEqual([c.counts.stored, c.counts.duplicates], [0, 1]);
+
+    const doubled = new DuckDBWarehouse({ path: ':memory:' });
+    try {
+      await doubled.ensureSchema([older]);
+      await doubled.insertRows(older, [stored, { ...stored, message_id: 'm-old-2' }]);
+      await assert.rejects(doubled.ensureSchema([ORDERS_STREAM]), /orders_stream holds rows with the same event_id .*HAVING COUNT\(\*\) > 1/);
+    } finally {
+      await doubled.close();
+    }
+  });
+
   it('acks nothing when a write fails, and succeeds on retry', async () => {
     let fail = true;
     const flaky: Warehouse = new Proxy(wh, {
       get(target, prop, receiver) {
-        if (prop === 'insertRows') {
+        if (prop === 'insertNew') {
           return async (table: TableDef, rows: readonly Row[]) => {
             if (fail) throw new Error('disk full');
-            return target.insertRows(table, rows);
+            return target.insertNew(table, rows);
           };
         }
         const v: unknown = Reflect.get(target, prop, receiver);

@@ -91,6 +91,19 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>):
       await assert.rejects(wh.upsert(t, [row(1), row(1)]), WarehouseSchemaError);
     });
 
+    it('insertNew stores each key once, even from concurrent writers, and leaves existing rows as they are', async () => {
+      const t: TableDef = { ...table('insertnew'), uniqueKey: true };
+      await wh.ensureSchema([t]);
+      await wh.insertNew(t, [row(1), row(2)]);
+      await wh.insertNew(t, [row(2, { label: 'second writer' }), row(3)]);
+      // Three writers at once, overlapping keys: each key ends up stored once.
+      await Promise.all([0, 1, 2].map((w) => wh.insertNew(t, [4, 5, 6].map((id) => row(id, { label: `writer ${w}` })))));
+      const rows = await wh.query<{ id: number; label: string }>(`SELECT id, label FROM ${t.name} ORDER BY id`);
+      assert.deepEqual(rows.map((r) => r.id), [1, 2, 3, 4, 5, 6]);
+      assert.equal(rows[1].label, 'row 2', 'a row already stored is not replaced');
+      await assert.rejects(wh.insertNew(t, [row(7), row(7)]), WarehouseSchemaError);
+    });
+
     it('bulkLoad streams batches from an async iterable and counts rows', async () => {
       const t = table('bulk');
       await wh.ensureSchema([t]);

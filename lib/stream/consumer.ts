@@ -6,9 +6,13 @@
  *   1. validate each message (message.ts); a malformed one is republished to the dead-letter
  *      topic with its reason as an attribute;
  *   2. dedupe by event_id against orders_stream (durable, so it survives restarts) and within the
- *      batch; a redelivered message that is already accounted (same message_id) is only acked;
+ *      batch; a redelivered message that is already accounted (same message_id) is only acked.
+ *      This lookup only saves work: the write in step 4 is what keeps an event stored once;
  *   3. score the new lines, flag high-value lines;
- *   4. write the new lines to orders_stream and the duplicates/dead letters to stream_ledger;
+ *   4. insert the new lines into orders_stream if their event_id is absent (one statement on a
+ *      unique key, so consumer processes racing on one event store it once), read back which
+ *      message owns each event (a loser becomes a duplicate), and write the duplicates and dead
+ *      letters to stream_ledger, also insert-if-absent by message_id;
  *   5. only then ack. A failed write is retried with backoff; nothing is acked before it succeeds.
  * `drain()` stops taking messages (new ones are nacked), flushes what is buffered and resolves when
  * nothing is in flight.
@@ -57,6 +61,11 @@ export interface ConsumerCounts {
   deadLettered: number;
   /** Redeliveries of messages already accounted: acked again, not counted again. */
   alreadyAccounted: number;
+  /**
+   * Duplicates found only at the write: another consumer stored the event between this one's
+   * lookup and its insert (counted in `duplicates` too).
+   */
+  lostRaces: number;
   highValue: number;
   batches: number;
   writeFailures: number;
@@ -92,10 +101,12 @@ type Decision =
   | { kind: 'store'; m: InboundMessage; line: ValidLine }
   | { kind: 'ledger'; m: InboundMessage; outcome: LedgerOutcome; eventId: string | null; reason: string }
   | { kind: 'ack-only'; m: InboundMessage };
+type StoreDecision = Extract<Decision, { kind: 'store' }>;
+type LedgerDecision = Extract<Decision, { kind: 'ledger' }>;
 
 export class StreamConsumer {
   readonly registry: Registry;
-  readonly counts: ConsumerCounts = { received: 0, stored: 0, duplicates: 0, deadLettered: 0, alreadyAccounted: 0, highValue: 0, batches: 0, writeFailures: 0 };
+  readonly counts: ConsumerCounts = { received: 0, stored: 0, duplicates: 0, deadLettered: 0, alreadyAccounted: 0, lostRaces: 0, highValue: 0, batches: 0, writeFailures: 0 };
   private readonly metrics: ReturnType<typeof consumerMetrics>;
   private readonly buffer: InboundMessage[] = [];
   private readonly batchSize: number;
@@ -206,8 +217,8 @@ export class StreamConsumer {
   async processBatch(batch: readonly InboundMessage[]): Promise<void> {
     await this.ensureSchema();
     const decisions = await this.decide(batch);
-    const toStore = decisions.filter((d): d is Extract<Decision, { kind: 'store' }> => d.kind === 'store');
-    const toLedger = decisions.filter((d): d is Extract<Decision, { kind: 'ledger' }> => d.kind === 'ledger');
+    const toStore = decisions.filter((d): d is StoreDecision => d.kind === 'store');
+    const toLedger = decisions.filter((d): d is LedgerDecision => d.kind === 'ledger');
 
     for (const d of toLedger) {
       if (d.outcome === 'dead_lettered') await this.opts.deadLetter(d.m.data, { ...d.m.attributes, reason: d.reason, original_message_id: d.m.id });
@@ -215,7 +226,13 @@ export class StreamConsumer {
     const scores = toStore.length > 0 ? await this.scorer.scoreLines(toStore.map((d) => d.line)) : { modelVersion: null, predictions: [] };
     const now = new Date().toISOString();
     const orderRows: Row[] = toStore.map((d, i) => this.orderRow(d.m, d.line, scores.predictions[i] ?? null, scores.modelVersion, now));
-    const ledgerRows: Row[] = toLedger.map((d) => ({
+    // Insert-if-absent on the unique keys (one statement each): another consumer process that
+    // stored one of these events, or handled one of these messages, since the lookup in decide()
+    // wins, and this batch's copy is not written a second time.
+    if (orderRows.length > 0) await this.opts.warehouse.insertNew(ORDERS_STREAM, orderRows);
+    const { stored, lost } = await this.settle(toStore, orderRows);
+    const ledgered = [...toLedger, ...lost];
+    const ledgerRows: Row[] = ledgered.map((d) => ({
       message_id: d.m.id,
       outcome: d.outcome,
       event_id: d.eventId,
@@ -223,16 +240,16 @@ export class StreamConsumer {
       published_at: publishedAt(d.m),
       recorded_at: now,
     }));
-    // Each message goes to one table only, so a crash between these leaves no message half-counted.
-    if (orderRows.length > 0) await this.opts.warehouse.insertRows(ORDERS_STREAM, orderRows);
-    if (ledgerRows.length > 0) await this.opts.warehouse.insertRows(STREAM_LEDGER, ledgerRows);
+    // Each message goes to one table only, so a crash between these leaves no message half-counted
+    // (a lost race is found again on redelivery: its event is stored by another message).
+    if (ledgerRows.length > 0) await this.opts.warehouse.insertNew(STREAM_LEDGER, ledgerRows);
 
     const storedAt = Date.now();
     for (const d of decisions) d.m.ack();
     this.counts.batches += 1;
-    for (const [i, d] of toStore.entries()) {
-      this.metrics.latency.observe(Math.max(0, storedAt - Date.parse(String(orderRows[i].published_at))) / 1000);
-      if (orderRows[i].high_value === true) {
+    for (const { d, row } of stored) {
+      this.metrics.latency.observe(Math.max(0, storedAt - Date.parse(String(row.published_at))) / 1000);
+      if (row.high_value === true) {
         this.counts.highValue += 1;
         this.metrics.highValue.inc();
         this.log('warn', 'HIGH VALUE ORDER', {
@@ -241,9 +258,10 @@ export class StreamConsumer {
         });
       }
     }
-    this.counts.stored += toStore.length;
-    this.metrics.stored.inc(toStore.length);
-    for (const d of toLedger) {
+    this.counts.stored += stored.length;
+    this.metrics.stored.inc(stored.length);
+    this.counts.lostRaces += lost.length;
+    for (const d of ledgered) {
       if (d.outcome === 'duplicate') {
         this.counts.duplicates += 1;
         this.metrics.duplicates.inc();
@@ -254,6 +272,28 @@ export class StreamConsumer {
       }
     }
     this.counts.alreadyAccounted += decisions.filter((d) => d.kind === 'ack-only').length;
+  }
+
+  /**
+   * After the insert, who owns each event: this message (stored) or another one (a duplicate
+   * that lost the race: to the ledger). A redelivery of one message to two consumers at once
+   * stores it once, but both processes count it in their own counters; the tables count it once.
+   */
+  private async settle(toStore: readonly StoreDecision[], rows: readonly Row[]): Promise<{ stored: Array<{ d: StoreDecision; row: Row }>; lost: LedgerDecision[] }> {
+    const stored: Array<{ d: StoreDecision; row: Row }> = [];
+    const lost: LedgerDecision[] = [];
+    if (toStore.length === 0) return { stored, lost };
+    const owners = await this.storedBy(toStore.map((d) => d.line.eventId));
+    for (const [i, d] of toStore.entries()) {
+      const owner = owners.get(d.line.eventId);
+      if (owner === undefined) throw new Error(`event ${d.line.eventId} is not in orders_stream after the insert`);
+      if (owner !== d.m.id) {
+        lost.push({ kind: 'ledger', m: d.m, outcome: 'duplicate', eventId: d.line.eventId, reason: `event_id stored by message ${owner} at the same time (another consumer)` });
+      } else {
+        stored.push({ d, row: rows[i] });
+      }
+    }
+    return { stored, lost };
   }
 
   private async decide(batch: readonly InboundMessage[]): Promise<Decision[]> {

@@ -9,6 +9,8 @@
  * A message is written to one table only, so a micro-batch that dies half-way leaves each message
  * either fully accounted or not at all (then it is redelivered and handled again). A redelivered
  * message already present in either table (same message_id) is acked without a second count.
+ * Both are written with `insertNew` (unique key, insert-if-absent in one statement), so consumer
+ * processes racing on one event or one message store it once.
  */
 import { ORDER_LINE_COLUMNS } from '../schema';
 import type { TableDef } from '../warehouse/types';
@@ -37,6 +39,7 @@ export const ORDERS_STREAM: TableDef = {
     { name: 'source_line_no', type: 'INT64', nullable: true, addedLater: true },
   ],
   key: ['event_id'],
+  uniqueKey: true,
   partitionBy: 'invoice_date',
   clusterBy: ['event_id'],
 };
@@ -55,6 +58,7 @@ export const STREAM_LEDGER: TableDef = {
     { name: 'recorded_at', type: 'TIMESTAMP' },
   ],
   key: ['message_id'],
+  uniqueKey: true,
   clusterBy: ['message_id'],
 };
 

@@ -7,7 +7,7 @@
  * - every query parameter is sent as a string with an explicit type: the REST API defines
  *   parameter values as strings, and the emulator rejects the JSON numbers/booleans the client
  *   would otherwise send;
- * - upsert stages the rows in a scratch table (load job) and MERGEs from it: the emulator's MERGE
+ * - upsert and insertNew stage the rows in a scratch table (load job) and MERGE from it: the emulator's MERGE
  *   only accepts a table as its source, and in BigQuery a load job keeps the rows out of the
  *   streaming buffer;
  * - rows are checked against the TableDef before they are sent (NOT NULL, decimal places, dates),
@@ -146,20 +146,37 @@ export class BigQueryWarehouse implements Warehouse {
     });
   }
 
+  /**
+   * A MERGE with only a WHEN NOT MATCHED clause, from a scratch table: one statement, so the
+   * check and the insert cannot be split by another writer (test/stream-scale-out.test.ts races
+   * consumer processes on the emulator). On BigQuery a MERGE is mutating DML, and two that touch
+   * one partition at once conflict (one is retried or fails) instead of both inserting
+   * (docs/streaming.md, "Scale-out").
+   */
+  async insertNew(table: TableDef, rows: readonly Row[]): Promise<void> {
+    const key = requireKey(table, 'insertNew');
+    if (rows.length === 0) return;
+    assertUniqueKeys(table, key, rows, 'insertNew');
+    await this.guard(() => this.mergeFromStage(table, rows, mergeSql(table, key, { update: false })));
+  }
+
   async upsert(table: TableDef, rows: readonly Row[]): Promise<number> {
     const key = requireKey(table);
     if (rows.length === 0) return 0;
     assertUniqueKeys(table, key, rows);
-    return this.guard(async () => {
-      const stage = await this.createStage(table);
-      try {
-        await this.loadJob(stage, table, [rows as Row[]]);
-        await this.run(mergeSql(table, key, stage.id ?? ''), {});
-      } finally {
-        await stage.delete().catch(() => undefined); // it expires anyway
-      }
-      return rows.length;
-    });
+    await this.guard(() => this.mergeFromStage(table, rows, mergeSql(table, key, { update: true })));
+    return rows.length;
+  }
+
+  /** Load `rows` into a scratch table (the emulator's MERGE takes only a table) and run `merge(stageName)`. */
+  private async mergeFromStage(table: TableDef, rows: readonly Row[], merge: (stage: string) => string): Promise<void> {
+    const stage = await this.createStage(table);
+    try {
+      await this.loadJob(stage, table, [rows as Row[]]);
+      await this.run(merge(stage.id ?? ''), {});
+    } finally {
+      await stage.delete().catch(() => undefined); // it expires anyway
+    }
   }
 
   async query<T extends Row = Row>(sql: string, params: Params = {}): Promise<T[]> {
@@ -351,8 +368,11 @@ function ident(name: string): string {
   return `\`${name}\``;
 }
 
-/** MERGE on the key; nullable key columns match NULL to NULL, as DuckDB's IS NOT DISTINCT FROM does. */
-function mergeSql(table: TableDef, key: readonly string[], stage: string): string {
+/**
+ * MERGE on the key; nullable key columns match NULL to NULL, as DuckDB's IS NOT DISTINCT FROM does.
+ * `update: false` leaves a matched row as it is (insert only the new keys).
+ */
+function mergeSql(table: TableDef, key: readonly string[], opts: { update: boolean }): (stage: string) => string {
   const on = key
     .map((k) => {
       const col = table.columns.find((c) => c.name === k);
@@ -361,12 +381,13 @@ function mergeSql(table: TableDef, key: readonly string[], stage: string): strin
     })
     .join(' AND ');
   const cols = table.columns.map((c) => ident(c.name));
-  const updates = table.columns.filter((c) => !key.includes(c.name)).map((c) => `${ident(c.name)} = S.${ident(c.name)}`);
-  return [
-    `MERGE ${ident(table.name)} T USING ${ident(stage)} S ON ${on}`,
-    updates.length ? `WHEN MATCHED THEN UPDATE SET ${updates.join(', ')}` : '',
-    `WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.${c}`).join(', ')})`,
-  ].join('\n');
+  const updates = opts.update ? table.columns.filter((c) => !key.includes(c.name)).map((c) => `${ident(c.name)} = S.${ident(c.name)}`) : [];
+  return (stage) =>
+    [
+      `MERGE ${ident(table.name)} T USING ${ident(stage)} S ON ${on}`,
+      updates.length ? `WHEN MATCHED THEN UPDATE SET ${updates.join(', ')}` : '',
+      `WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `S.${c}`).join(', ')})`,
+    ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

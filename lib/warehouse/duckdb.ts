@@ -123,10 +123,47 @@ export class DuckDBWarehouse implements Warehouse {
     return this.bulkLoad(table, [rows as Row[]]);
   }
 
+  async insertNew(table: TableDef, rows: readonly Row[]): Promise<void> {
+    const key = requireKey(table, 'insertNew');
+    if (!table.uniqueKey) throw new WarehouseSchemaError(`insertNew into ${table.name} needs uniqueKey: true (a unique index on its key)`);
+    if (rows.length === 0) return;
+    assertUniqueKeys(table, key, rows, 'insertNew');
+    // One statement against the unique index: a row whose key another connection (or, between
+    // file locks, another process) committed first is skipped, never stored twice. Two
+    // connections of this process inserting one key at the same time: the later commit fails
+    // with a constraint error instead of skipping, so it runs again and then skips.
+    const insert = (stage: string) => `INSERT INTO ${quoteIdent(table.name)} SELECT * FROM ${quoteIdent(stage)} ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO NOTHING`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.withStage(table, rows, (conn, stage) => conn.run(insert(stage)));
+        return;
+      } catch (err) {
+        if (attempt >= 5 || !/constraint/i.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
   async upsert(table: TableDef, rows: readonly Row[]): Promise<number> {
     const key = requireKey(table);
     if (rows.length === 0) return 0;
     assertUniqueKeys(table, key, rows);
+    await this.withStage(table, rows, async (conn, stage) => {
+      const match = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        await conn.run(`DELETE FROM ${quoteIdent(table.name)} t USING ${quoteIdent(stage)} s WHERE ${match}`);
+        await conn.run(`INSERT INTO ${quoteIdent(table.name)} SELECT * FROM ${quoteIdent(stage)}`);
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK');
+        throw err;
+      }
+    });
+    return rows.length;
+  }
+
+  /** `rows` appended to a temp table shaped like `table`, for `fn` to merge from; dropped after. */
+  private withStage(table: TableDef, rows: readonly Row[], fn: (conn: DuckDBConnection, stage: string) => Promise<unknown>): Promise<void> {
     return this.withConnection(async (conn) => {
       const stage = `_stage_${table.name}_${process.pid}_${Date.now()}`;
       await conn.run(`CREATE TEMP TABLE ${quoteIdent(stage)} AS SELECT * FROM ${quoteIdent(table.name)} LIMIT 0`);
@@ -134,20 +171,10 @@ export class DuckDBWarehouse implements Warehouse {
         const appender = await conn.createAppender(stage, 'main', 'temp');
         appendRows(appender, table.columns, rows);
         appender.closeSync();
-        const match = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
-        await conn.run('BEGIN TRANSACTION');
-        try {
-          await conn.run(`DELETE FROM ${quoteIdent(table.name)} t USING ${quoteIdent(stage)} s WHERE ${match}`);
-          await conn.run(`INSERT INTO ${quoteIdent(table.name)} SELECT * FROM ${quoteIdent(stage)}`);
-          await conn.run('COMMIT');
-        } catch (err) {
-          await conn.run('ROLLBACK');
-          throw err;
-        }
+        await fn(conn, stage);
       } finally {
         await conn.run(`DROP TABLE IF EXISTS temp.${quoteIdent(stage)}`);
       }
-      return rows.length;
     });
   }
 
@@ -259,14 +286,37 @@ async function ensureTable(conn: DuckDBConnection, table: TableDef): Promise<voi
     { t: table.name },
   );
   const rows = existing.getRows();
-  if (rows.length === 0) {
+  await ensureColumns(conn, table, rows.map((r) => String(r[0])));
+  if (table.uniqueKey) await ensureUniqueIndex(conn, table);
+}
+
+/**
+ * The unique index `insertNew` relies on. A table from a version without it gets it here; one
+ * that already holds doubles cannot, and says how to find them.
+ */
+async function ensureUniqueIndex(conn: DuckDBConnection, table: TableDef): Promise<void> {
+  const key = requireKey(table, 'a unique index');
+  try {
+    await conn.run(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${table.name}_key`)} ON ${quoteIdent(table.name)} (${key.map(quoteIdent).join(', ')})`);
+  } catch (err) {
+    if (!/duplicate/i.test((err as Error).message)) throw err;
+    const cols = key.map(quoteIdent).join(', ');
+    throw new WarehouseSchemaError(
+      `table ${table.name} holds rows with the same ${key.join(', ')} (stored before the key was enforced), so its unique index cannot be created; ` +
+        `find them with SELECT ${cols}, COUNT(*) FROM ${table.name} GROUP BY ${cols} HAVING COUNT(*) > 1 and delete the extra copies`,
+      { cause: err },
+    );
+  }
+}
+
+async function ensureColumns(conn: DuckDBConnection, table: TableDef, actual: readonly string[]): Promise<void> {
+  if (actual.length === 0) {
     const cols = table.columns
       .map((c) => `${quoteIdent(c.name)} ${DDL_TYPE[c.type]}${c.nullable ? '' : ' NOT NULL'}`)
       .join(', ');
     await conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table.name)} (${cols})`);
     return;
   }
-  const actual = rows.map((r) => String(r[0]));
   const expected = table.columns.map((c) => c.name);
   if (actual.join(',') === expected.join(',')) return;
   // An older version's table: it lacks only columns added later, at the end. Add them (NULL in old rows).
@@ -294,7 +344,7 @@ async function ensureView(conn: DuckDBConnection, view: ViewDef): Promise<void> 
 
 function signature(o: SchemaObject): string {
   if (isView(o)) return `view ${o.name} AS ${o.sql(quoteIdent)}`;
-  return `${o.name}(${o.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})`;
+  return `${o.name}(${o.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})${o.uniqueKey ? ' unique' : ''}`;
 }
 
 

@@ -33,6 +33,12 @@ export interface TableDef {
   columns: ColumnDef[];
   /** Natural key used by `upsert`; documented, not enforced by BigQuery. */
   key?: string[];
+  /**
+   * Enforce `key` as unique where the backend can: DuckDB gets a unique index (created on an
+   * existing table too, which fails if it already holds doubles). `insertNew` needs it on DuckDB;
+   * BigQuery enforces no keys, so there `insertNew` is a MERGE.
+   */
+  uniqueKey?: boolean;
   /** BigQuery partitioning column (DATE or TIMESTAMP); ignored by DuckDB. */
   partitionBy?: string;
   /** BigQuery clustering columns; ignored by DuckDB. */
@@ -97,6 +103,13 @@ export interface Warehouse {
   bulkLoad(table: TableDef, batches: AsyncIterable<Row[]> | Iterable<Row[]>): Promise<number>;
   /** Append streamed rows (micro-batches). Durable when the promise resolves. */
   insertRows(table: TableDef, rows: readonly Row[]): Promise<number>;
+  /**
+   * Insert the rows whose `table.key` is not in the table yet, in one atomic statement: writers
+   * racing on one key (two consumer processes) store it once, and the losing rows are dropped.
+   * Which rows won is not returned (the BigQuery emulator reports no affected rows): read the
+   * table back. A batch naming one key twice is a WarehouseSchemaError.
+   */
+  insertNew(table: TableDef, rows: readonly Row[]): Promise<void>;
   /** Insert or replace rows by `table.key`: re-running with the same keys never duplicates. */
   upsert(table: TableDef, rows: readonly Row[]): Promise<number>;
   /** Run a read query. */
