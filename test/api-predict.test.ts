@@ -121,7 +121,7 @@ describe('prediction API', function () {
   });
 
   it('accepts a full batch of long, realistic items even though it is over the API-wide body limit', async () => {
-    const item = { Quantity: 99_999, UnitPrice: 99999.99, Hour: 23, DayOfWeek: 6, Country: 'European Community'.padEnd(64, '.'), CustomerID: 9_007_199_254_740_991 };
+    const item = { Quantity: 99_999, UnitPrice: 99999.99, Hour: 23, DayOfWeek: 6, Country: 'European Community'.padEnd(64, '.'), CustomerID: 999_999_999_999 };
     const body = JSON.stringify({ items: Array.from({ length: MAX_BATCH }, () => item) }, null, 1);
     assert.ok(body.length > config.api.bodyLimit, `${body.length} bytes`);
     const res = await post('/predict/batch', body);

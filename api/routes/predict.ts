@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { featureVector, LoadedModel, PredictionInput } from '../../lib/model/serving';
-import { MAX_ABS_QUANTITY, MAX_UNIT_PRICE } from '../../lib/input-rules';
+import { COUNTRY, DAY_OF_WEEK, HOUR, MAX_ABS_QUANTITY, MAX_COUNTRY_CHARS, MAX_CUSTOMER_ID, MAX_UNIT_PRICE } from '../../lib/input-rules';
 
 export const MAX_BATCH = 10_000;
 /**
@@ -15,15 +15,19 @@ export const MAX_BATCH = 10_000;
  */
 export const BATCH_BODY_LIMIT = MAX_BATCH * 400;
 
+/**
+ * Built from the shared input rules (lib/input-rules.ts) as a prediction needs them: a line the
+ * stream or the ingest would refuse gets no prediction, and a prediction is of a sale (Quantity
+ * at least 1, UnitPrice not negative). Ajv compiles `pattern` with the `u` flag, as COUNTRY needs.
+ */
 export const PredictRequest = Type.Object(
   {
-    // The stream's bounds (lib/input-rules.ts): a line the consumer would refuse gets no prediction.
     Quantity: Type.Integer({ minimum: 1, maximum: MAX_ABS_QUANTITY, description: 'Units on the line: a whole number, at least 1.' }),
     UnitPrice: Type.Number({ minimum: 0, maximum: MAX_UNIT_PRICE, description: 'Price per unit in pounds (non-negative).' }),
-    Hour: Type.Integer({ minimum: 0, maximum: 23 }),
-    DayOfWeek: Type.Integer({ minimum: 0, maximum: 6, description: '0 = Monday' }),
-    Country: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default United Kingdom.' })),
-    CustomerID: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null = unknown customer; default known.' })),
+    Hour: Type.Integer(HOUR),
+    DayOfWeek: Type.Integer({ ...DAY_OF_WEEK, description: '0 = Monday' }),
+    Country: Type.Optional(Type.String({ pattern: COUNTRY.source, maxLength: MAX_COUNTRY_CHARS, description: 'A country name, as in the data. Default United Kingdom.' })),
+    CustomerID: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_CUSTOMER_ID }), Type.Null()], { description: 'null = unknown customer; default known.' })),
   },
   { additionalProperties: false },
 );

@@ -1,8 +1,12 @@
 /**
  * Turns one CSV record of the Online Retail format into a typed `orders_raw` row, or into a
- * reason why it cannot be loaded. Values that are odd but real (negative quantities, zero
- * prices, missing customers) are loaded as they are; data quality checks flag them later.
+ * reason why it cannot be loaded. The rules are the shared ones (lib/input-rules.ts), as a stored
+ * line needs them: values that are odd but real (negative quantities and prices, zero prices,
+ * missing customers) are loaded as they are and data quality checks flag them later; what breaks
+ * a rule (a fractional or zero quantity, an absurd price, an impossible date, an ID that is no ID)
+ * is quarantined with the reason.
  */
+import { invoiceYearProblem, isCountryName, isInvoiceNo, isStockCode, parseCsvDate, parseCustomerId, quantityProblem, unitPriceProblem, type Problem } from '../input-rules';
 import type { Row } from '../warehouse/types';
 
 export const EXPECTED_HEADER = [
@@ -19,10 +23,6 @@ export const EXPECTED_HEADER = [
 export type ParsedLine = { ok: true; row: Row } | { ok: false; reason: string };
 
 const INTEGER = /^-?\d{1,9}$/;
-const DECIMAL = /^-?\d{1,12}(\.\d{1,9})?$/;
-const CUSTOMER = /^\d{1,12}(\.0+)?$/;
-// M/D/YYYY H:MM as written in the data set; seconds are tolerated for other exports.
-const INVOICE_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 
 export function headerProblem(fields: readonly string[] | undefined): string | undefined {
   const got = (fields ?? []).map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim());
@@ -35,16 +35,17 @@ export function parseOrderLine(fields: readonly string[], sourceSha256: string, 
     return { ok: false, reason: `expected ${EXPECTED_HEADER.length} columns, got ${fields.length}` };
   }
   const [invoiceNo, stockCode, description, quantity, invoiceDate, unitPrice, customerId, country] = fields;
-  if (invoiceNo.trim() === '') return { ok: false, reason: 'InvoiceNo is empty' };
-  if (stockCode.trim() === '') return { ok: false, reason: 'StockCode is empty' };
-  if (!INTEGER.test(quantity)) return { ok: false, reason: `Quantity is not an integer: "${clip(quantity)}"` };
-  if (!DECIMAL.test(unitPrice)) return { ok: false, reason: `UnitPrice is not a decimal number: "${clip(unitPrice)}"` };
-  if (customerId !== '' && !CUSTOMER.test(customerId)) {
-    return { ok: false, reason: `CustomerID is not an integer: "${clip(customerId)}"` };
-  }
-  if (country.trim() === '') return { ok: false, reason: 'Country is empty' };
-  const ts = parseInvoiceDate(invoiceDate);
-  if (ts === undefined) return { ok: false, reason: `InvoiceDate is not a valid M/D/YYYY H:MM date: "${clip(invoiceDate)}"` };
+  const customer = parseCustomerId(customerId);
+  const iso = parseCsvDate(invoiceDate);
+  const reason =
+    idReason('InvoiceNo', invoiceNo, isInvoiceNo(invoiceNo), 'is not an invoice number') ??
+    idReason('StockCode', stockCode, isStockCode(stockCode), 'is not a stock code') ??
+    reasonOf('Quantity', quantity, INTEGER.test(quantity) ? quantityProblem(Number(quantity), 'line') : 'is not an integer') ??
+    reasonOf('UnitPrice', unitPrice, unitPriceProblem(unitPrice)) ??
+    reasonOf('CustomerID', customerId, customer.ok ? undefined : 'is not a positive integer') ??
+    idReason('Country', country, isCountryName(country), 'is not a country name') ??
+    reasonOf('InvoiceDate', invoiceDate, iso === undefined ? 'is not a valid M/D/YYYY H:MM date' : invoiceYearProblem(iso));
+  if (reason !== undefined || !customer.ok || iso === undefined) return { ok: false, reason: reason ?? 'unparsable line' };
   return {
     ok: true,
     row: {
@@ -52,10 +53,10 @@ export function parseOrderLine(fields: readonly string[], sourceSha256: string, 
       stock_code: stockCode,
       description: description === '' ? null : description,
       quantity: Number(quantity),
-      invoice_ts: ts.iso,
-      invoice_date: ts.iso.slice(0, 10),
+      invoice_ts: iso,
+      invoice_date: iso.slice(0, 10),
       unit_price: unitPrice,
-      customer_id: customerId === '' ? null : Number.parseInt(customerId, 10),
+      customer_id: customer.ok ? customer.id : null,
       country,
       is_cancellation: invoiceNo.startsWith('C'),
       source_sha256: sourceSha256,
@@ -66,16 +67,19 @@ export function parseOrderLine(fields: readonly string[], sourceSha256: string, 
 
 /** Shop-local wall time, stored as a zone-less timestamp (written as UTC) with no shift. */
 export function parseInvoiceDate(text: string): { iso: string } | undefined {
-  const m = INVOICE_DATE.exec(text.trim());
-  if (!m) return undefined;
-  const [month, day, year, hour, minute, second = '0'] = m.slice(1).map((x) => (x === undefined ? x : Number(x)));
-  const ms = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
-  const d = new Date(ms);
-  // Date.UTC rolls 2/30 over to 3/2; a real calendar date round-trips.
-  if (d.getUTCMonth() !== Number(month) - 1 || d.getUTCDate() !== day || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) {
-    return undefined;
-  }
-  return { iso: d.toISOString() };
+  const iso = parseCsvDate(text);
+  return iso === undefined ? undefined : { iso };
+}
+
+/** `Field problem: "text"`, or undefined when there is no problem. */
+function reasonOf(field: string, text: string, problem: Problem): string | undefined {
+  return problem === undefined ? undefined : `${field} ${problem}: "${clip(text)}"`;
+}
+
+/** A required ID: empty, or not of its shape. */
+function idReason(field: string, text: string, ok: boolean, problem: string): string | undefined {
+  if (text.trim() === '') return `${field} is empty`;
+  return ok ? undefined : reasonOf(field, text, problem);
 }
 
 function clip(s: string): string {

@@ -8,13 +8,12 @@
  * order_lines (lib/order-lines.ts) counts a streamed line whose identity is loaded once.
  * Attributes: `schema_version` (SCHEMA_VERSION), `source` (generator | replay | …), `published_at` (ISO).
  *
- * Validation reuses the ingest rules (lib/ingest/orders.ts) for formats, and adds what a stream
- * needs on top: JSON types, a size limit, and bounds on values no real line comes near.
+ * Validation applies the shared input rules (lib/input-rules.ts) as a stored line needs them, as
+ * the ingest does, and adds what a stream needs on top: JSON types, a size limit, ISO dates.
  */
 import { createHash } from 'node:crypto';
-import { parseInvoiceDate } from '../ingest/orders';
 import type { Row } from '../warehouse/types';
-import { MAX_ABS_QUANTITY, MAX_UNIT_PRICE, MAX_YEAR, MIN_YEAR } from '../input-rules';
+import { DECIMAL, invoiceYearProblem, isCountryName, isInvoiceNo, isStockCode, parseAnyDate, parseCustomerId, quantityProblem, unitPriceProblem } from '../input-rules';
 import { canonicalDecimal, decimalToScaled, scaledToDecimal } from '../warehouse/values';
 
 export const SCHEMA_VERSION = '1';
@@ -63,19 +62,13 @@ export interface ValidLine {
 export type Validation = { ok: true; line: ValidLine } | { ok: false; reason: string };
 
 export interface ValidationLimits {
-  /** Bodies larger than this are rejected before parsing. */
+  /** Bodies larger than this are rejected before parsing. The bounds on values are the shared ones (lib/input-rules.ts). */
   maxBytes: number;
-  /** |Quantity| above this is absurd (the data's largest is 80,995). */
-  maxAbsQuantity: number;
-  /** |UnitPrice| above this is absurd (the data ranges from -11,062.06 to 38,970). */
-  maxUnitPrice: number;
 }
 
-export const DEFAULT_LIMITS: ValidationLimits = { maxBytes: 8_192, maxAbsQuantity: MAX_ABS_QUANTITY, maxUnitPrice: MAX_UNIT_PRICE };
+export const DEFAULT_LIMITS: ValidationLimits = { maxBytes: 8_192 };
 
 const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const ISO_TS = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?Z?$/;
-const DECIMAL = /^-?\d{1,12}(\.\d{1,9})?$/;
 const FIELDS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 const SCALE = 9;
 
@@ -92,25 +85,28 @@ export function validateMessage(data: Buffer, limits: ValidationLimits = DEFAULT
   for (const f of FIELDS) if (!(f in o)) return fail(`missing field ${f}`);
 
   const invoiceNo = o.InvoiceNo;
-  if (typeof invoiceNo !== 'string' || !/^C?[0-9A-Z]{1,12}$/.test(invoiceNo)) return fail(`InvoiceNo is not an invoice number: ${show(invoiceNo)}`);
+  if (!isInvoiceNo(invoiceNo)) return reject('InvoiceNo', invoiceNo, 'is not an invoice number');
   const stockCode = o.StockCode;
-  if (typeof stockCode !== 'string' || stockCode.trim() === '' || stockCode.length > 32) return fail(`StockCode is not a stock code: ${show(stockCode)}`);
+  if (!isStockCode(stockCode)) return reject('StockCode', stockCode, 'is not a stock code');
   const description = o.Description;
-  if (description !== null && (typeof description !== 'string' || description.length > 500)) return fail(`Description is not a string or null: ${show(description)}`);
+  if (description !== null && (typeof description !== 'string' || description.length > 500)) return reject('Description', description, 'is not a string or null');
   const quantity = o.Quantity;
-  if (typeof quantity !== 'number' || !Number.isInteger(quantity)) return fail(`Quantity is not an integer: ${show(quantity)}`);
-  if (quantity === 0 || Math.abs(quantity) > limits.maxAbsQuantity) return fail(`Quantity is absurd: ${quantity}`);
+  if (typeof quantity !== 'number') return reject('Quantity', quantity, 'is not an integer');
+  const quantityWrong = quantityProblem(quantity, 'line');
+  if (quantityWrong) return reject('Quantity', quantity, quantityWrong);
   const ts = typeof o.InvoiceDate === 'string' ? parseTimestamp(o.InvoiceDate) : undefined;
-  if (ts === undefined) return fail(`InvoiceDate is not a date-time: ${show(o.InvoiceDate)}`);
-  const year = Number(ts.slice(0, 4));
-  if (year < MIN_YEAR || year > MAX_YEAR) return fail(`InvoiceDate is absurd: ${ts}`);
+  if (ts === undefined) return reject('InvoiceDate', o.InvoiceDate, 'is not a date-time');
+  const yearWrong = invoiceYearProblem(ts);
+  if (yearWrong) return reject('InvoiceDate', ts, yearWrong);
   const unitPrice = priceText(o.UnitPrice);
-  if (unitPrice === undefined) return fail(`UnitPrice is not a decimal: ${show(o.UnitPrice)}`);
-  if (Math.abs(Number(unitPrice)) > limits.maxUnitPrice) return fail(`UnitPrice is absurd: ${unitPrice}`);
-  const customerId = customerOf(o.CustomerID);
-  if (customerId === undefined) return fail(`CustomerID is not a positive integer or null: ${show(o.CustomerID)}`);
+  if (unitPrice === undefined) return reject('UnitPrice', o.UnitPrice, 'is not a decimal number');
+  const priceWrong = unitPriceProblem(unitPrice);
+  if (priceWrong) return reject('UnitPrice', unitPrice, priceWrong);
+  const customer = parseCustomerId(o.CustomerID);
+  if (!customer.ok) return reject('CustomerID', o.CustomerID, 'is not a positive integer or null');
+  const customerId = customer.id;
   const country = o.Country;
-  if (typeof country !== 'string' || country.trim() === '' || country.length > 64) return fail(`Country is not a country name: ${show(country)}`);
+  if (!isCountryName(country)) return reject('Country', country, 'is not a country name');
 
   const identity = identityOf(o.source_sha256, o.source_line_no);
   if (typeof identity === 'string') return fail(identity);
@@ -175,13 +171,7 @@ export function decimalGreater(a: string, b: string): boolean {
 
 /** ISO `YYYY-MM-DDTHH:MM[:SS[.sss]][Z]` or the data set's `M/D/YYYY H:MM`; undefined if neither or not a real time. */
 export function parseTimestamp(text: string): string | undefined {
-  const m = ISO_TS.exec(text.trim());
-  if (!m) return parseInvoiceDate(text)?.iso;
-  const [y, mo, d, h, mi, s = '0'] = m.slice(1).map((x) => (x === undefined ? undefined : Number(x)));
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const date = new Date(ms);
-  if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== d || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
-  return date.toISOString();
+  return parseAnyDate(text);
 }
 
 function priceText(v: unknown): string | undefined {
@@ -197,14 +187,9 @@ function priceText(v: unknown): string | undefined {
   return DECIMAL.test(text) ? canonicalDecimal(text) : undefined;
 }
 
-function customerOf(v: unknown): number | null | undefined {
-  if (v === null || v === '') return null;
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v > 0 ? v : undefined;
-  if (typeof v === 'string' && /^\d{1,12}(\.0+)?$/.test(v)) {
-    const n = Number.parseInt(v, 10);
-    return n > 0 ? n : undefined;
-  }
-  return undefined;
+/** `Field problem: value`. */
+function reject(field: string, value: unknown, problem: string): Validation {
+  return fail(`${field} ${problem}: ${show(value)}`);
 }
 
 function fail(reason: string): Validation {
