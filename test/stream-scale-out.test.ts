@@ -109,7 +109,7 @@ const BACKENDS: Backend[] = [
   },
   {
     name: 'the BigQuery emulator',
-    events: 150,
+    events: 100,
     batchWaitMs: 200,
     async setUp() {
       const host = process.env.BIGQUERY_EMULATOR_HOST;
