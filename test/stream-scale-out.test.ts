@@ -18,6 +18,8 @@ import { generateLines, take } from '../lib/stream/generator';
 import { publishLines, type OutboundLine } from '../lib/stream/publisher';
 import { ensureStreamTopology, type StreamNames } from '../lib/stream/topology';
 import { freePorts } from '../lib/process/ports';
+import { Supervisor, withFreePorts } from '../lib/process/supervisor';
+import { bigqueryEmulatorSpec } from '../lib/emulators';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import type { Warehouse } from '../lib/warehouse/types';
 import { tempDir } from './support/fixtures';
@@ -112,8 +114,7 @@ const BACKENDS: Backend[] = [
     events: 100,
     batchWaitMs: 200,
     async setUp() {
-      const host = process.env.BIGQUERY_EMULATOR_HOST;
-      if (!host) throw new Error('BIGQUERY_EMULATOR_HOST is not set (the root hook starts the emulator)');
+      const host = await ownBigQueryEmulator();
       const dataset = `scale_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
       const { createBigQueryWarehouse } = await import('../lib/warehouse/bigquery');
       const cfg = { projectId: 'retailflow-test', dataset, location: 'US', emulatorHost: host };
@@ -128,9 +129,29 @@ const BACKENDS: Backend[] = [
   },
 ];
 
+/**
+ * The BigQuery cases get an emulator of their own. In a full `npm test` the shared one has
+ * served every earlier test's datasets, and there a consumer's micro-batches (~8 requests each)
+ * were 13-16 s apart: a case ran past its 60 s budget in CI twice, while alone it takes 10-27 s.
+ * A fresh emulator measures the consumers, not what earlier tests left in it.
+ */
+let ownEmulator: { sup: Supervisor; host: string } | undefined;
+async function ownBigQueryEmulator(): Promise<string> {
+  if (!ownEmulator) {
+    const sup = new Supervisor({ logDir: tempDir(), stopGraceMs: 5_000 });
+    const port = await withFreePorts(2, async ([p, grpc]) => (await sup.start(bigqueryEmulatorSpec('127.0.0.1', p, grpc, { project: 'retailflow-test' })), p));
+    ownEmulator = { sup, host: `127.0.0.1:${port}` };
+  }
+  return ownEmulator.host;
+}
+
 for (const backend of BACKENDS) {
   describe(`@integration stream scale-out on ${backend.name}`, function () {
     this.timeout(CASE_BUDGET_MS + 30_000);
+    after(async () => {
+      await ownEmulator?.sup.stop();
+      ownEmulator = undefined;
+    });
 
     for (const n of [2, 3]) {
       it(`${n} consumer processes, every event published ${n} times in a row: each stored once, exact accounting`, async function () {

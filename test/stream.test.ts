@@ -3,14 +3,16 @@
  * against an in-memory DuckDB with hand-made deliveries (acks, redeliveries, write failures).
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { contentHash, multiply, parseTimestamp, validateMessage, type OrderLineMessage } from '../lib/stream/message';
 import { generateLines, take, type DataProfile } from '../lib/stream/generator';
 import { handMadeProfile } from './support/stream-profiles';
+import { tempDir } from './support/fixtures';
 import { mulberry32, WeightedSampler } from '../lib/stream/random';
 import { StreamConsumer, type InboundMessage } from '../lib/stream/consumer';
 import { NO_LINE_SCORER, type LineScorer } from '../lib/stream/scoring';
-import { ORDERS_STREAM } from '../lib/stream/tables';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import type { Row, TableDef, Warehouse } from '../lib/warehouse/types';
 
@@ -253,26 +255,27 @@ describe('stream consumer core (in-memory DuckDB)', () => {
     assert.equal(await count('SELECT COUNT(*) AS n FROM stream_ledger'), 1);
   });
 
-  it('an orders_stream from before the unique key gets its index; one holding doubles is refused with how to find them', async () => {
-    const older = { ...ORDERS_STREAM, uniqueKey: false };
-    await wh.ensureSchema([older]);
-    const v = validateMessage(buf(LINE));
-    assert.ok(v.ok);
-    const stored = { event_id: 'evt-1', message_id: 'm-old', invoice_no: '536365', stock_code: '85123A', description: null, quantity: 6, invoice_ts: v.line.invoiceTs, invoice_date: v.line.invoiceDate,
-      unit_price: '2.55', customer_id: 17850, country: 'United Kingdom', is_cancellation: false, line_value: '15.3', high_value: false, predicted_revenue: null, model_version: null,
-      schema_version: '1', source: null, published_at: null, stored_at: new Date().toISOString(), source_sha256: null, source_line_no: null };
-    await wh.insertRows(older, [stored]);
-    const c = consumer();
-    await c.processBatch([delivery('2', LINE)]); // a new process: creates the index, then finds the event stored
-    assert.deepEqual([c.counts.stored, c.counts.duplicates], [0, 1]);
-
-    const doubled = new DuckDBWarehouse({ path: ':memory:' });
+  it('drops the unique index the first scale-out version left on a stream table, and still finds a stored event', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'w.duckdb');
     try {
-      await doubled.ensureSchema([older]);
-      await doubled.insertRows(older, [stored, { ...stored, message_id: 'm-old-2' }]);
-      await assert.rejects(doubled.ensureSchema([ORDERS_STREAM]), /orders_stream holds rows with the same event_id .*HAVING COUNT\(\*\) > 1/);
+      const legacy = new DuckDBWarehouse({ path: file });
+      await consumer({ warehouse: legacy }).processBatch([delivery('1', LINE)]);
+      await legacy.execute('CREATE UNIQUE INDEX orders_stream_key ON orders_stream (event_id)');
+      await legacy.close();
+
+      const reopened = new DuckDBWarehouse({ path: file }); // a new process
+      try {
+        const c = consumer({ warehouse: reopened });
+        await c.processBatch([delivery('2', LINE)]);
+        assert.deepEqual([c.counts.stored, c.counts.duplicates], [0, 1]);
+        const indexes = await reopened.query("SELECT index_name FROM duckdb_indexes() WHERE table_name = 'orders_stream'");
+        assert.deepEqual(indexes, []);
+      } finally {
+        await reopened.close();
+      }
     } finally {
-      await doubled.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

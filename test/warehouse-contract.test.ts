@@ -92,7 +92,7 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>):
     });
 
     it('insertNew stores each key once, even from concurrent writers, and leaves existing rows as they are', async () => {
-      const t: TableDef = { ...table('insertnew'), uniqueKey: true };
+      const t: TableDef = table('insertnew');
       await wh.ensureSchema([t]);
       await wh.insertNew(t, [row(1), row(2)]);
       await wh.insertNew(t, [row(2, { label: 'second writer' }), row(3)]);

@@ -39,7 +39,6 @@ export const ORDERS_STREAM: TableDef = {
     { name: 'source_line_no', type: 'INT64', nullable: true, addedLater: true },
   ],
   key: ['event_id'],
-  uniqueKey: true,
   partitionBy: 'invoice_date',
   clusterBy: ['event_id'],
 };
@@ -58,7 +57,6 @@ export const STREAM_LEDGER: TableDef = {
     { name: 'recorded_at', type: 'TIMESTAMP' },
   ],
   key: ['message_id'],
-  uniqueKey: true,
   clusterBy: ['message_id'],
 };
 

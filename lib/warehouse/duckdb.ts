@@ -63,6 +63,7 @@ export class DuckDBWarehouse implements Warehouse {
   private closed = false;
   private readonly ensured = new Set<string>();
   private schemaChain: Promise<void> = Promise.resolve();
+  private insertChain: Promise<void> = Promise.resolve();
   private readonly idleCloseMs: number;
   private readonly lockTimeoutMs: number;
 
@@ -123,24 +124,25 @@ export class DuckDBWarehouse implements Warehouse {
     return this.bulkLoad(table, [rows as Row[]]);
   }
 
+  /**
+   * Insert-if-absent as one anti-join statement, one at a time per adapter. Nothing else can
+   * write between its check and its insert: this adapter's other insertNew calls wait on
+   * `insertChain`, and no other process can open the file while this one holds it (DuckDB's
+   * write lock). Not a unique index with ON CONFLICT: after a kill -9, DuckDB 1.5's WAL replay
+   * left such an index out of step with its table (CI: an event the index skipped as present that
+   * no query could find, and a stack that stored 60 lines twice), while the table itself replays
+   * intact.
+   */
   async insertNew(table: TableDef, rows: readonly Row[]): Promise<void> {
     const key = requireKey(table, 'insertNew');
-    if (!table.uniqueKey) throw new WarehouseSchemaError(`insertNew into ${table.name} needs uniqueKey: true (a unique index on its key)`);
     if (rows.length === 0) return;
     assertUniqueKeys(table, key, rows, 'insertNew');
-    // One statement against the unique index: a row whose key another connection (or, between
-    // file locks, another process) committed first is skipped, never stored twice. Two
-    // connections of this process inserting one key at the same time: the later commit fails
-    // with a constraint error instead of skipping, so it runs again and then skips.
-    const insert = (stage: string) => `INSERT INTO ${quoteIdent(table.name)} SELECT * FROM ${quoteIdent(stage)} ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO NOTHING`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.withStage(table, rows, (conn, stage) => conn.run(insert(stage)));
-        return;
-      } catch (err) {
-        if (attempt >= 5 || !/constraint/i.test((err as Error).message)) throw err;
-      }
-    }
+    const target = quoteIdent(table.name);
+    const match = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
+    const insert = (stage: string) => `INSERT INTO ${target} SELECT s.* FROM ${quoteIdent(stage)} s WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`;
+    const run = this.insertChain.then(() => this.withStage(table, rows, (conn, stage) => conn.run(insert(stage))));
+    this.insertChain = run.catch(() => undefined);
+    await run;
   }
 
   async upsert(table: TableDef, rows: readonly Row[]): Promise<number> {
@@ -287,26 +289,15 @@ async function ensureTable(conn: DuckDBConnection, table: TableDef): Promise<voi
   );
   const rows = existing.getRows();
   await ensureColumns(conn, table, rows.map((r) => String(r[0])));
-  if (table.uniqueKey) await ensureUniqueIndex(conn, table);
+  if (table.key) await dropLegacyUniqueIndex(conn, table);
 }
 
 /**
- * The unique index `insertNew` relies on. A table from a version without it gets it here; one
- * that already holds doubles cannot, and says how to find them.
+ * Commit 7e3ebc7 gave the stream tables a unique index; insertNew no longer uses one (see there),
+ * and a copy left out of step by a crash would refuse rows it wrongly thinks are stored.
  */
-async function ensureUniqueIndex(conn: DuckDBConnection, table: TableDef): Promise<void> {
-  const key = requireKey(table, 'a unique index');
-  try {
-    await conn.run(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${table.name}_key`)} ON ${quoteIdent(table.name)} (${key.map(quoteIdent).join(', ')})`);
-  } catch (err) {
-    if (!/duplicate/i.test((err as Error).message)) throw err;
-    const cols = key.map(quoteIdent).join(', ');
-    throw new WarehouseSchemaError(
-      `table ${table.name} holds rows with the same ${key.join(', ')} (stored before the key was enforced), so its unique index cannot be created; ` +
-        `find them with SELECT ${cols}, COUNT(*) FROM ${table.name} GROUP BY ${cols} HAVING COUNT(*) > 1 and delete the extra copies`,
-      { cause: err },
-    );
-  }
+async function dropLegacyUniqueIndex(conn: DuckDBConnection, table: TableDef): Promise<void> {
+  await conn.run(`DROP INDEX IF EXISTS ${quoteIdent(`${table.name}_key`)}`);
 }
 
 async function ensureColumns(conn: DuckDBConnection, table: TableDef, actual: readonly string[]): Promise<void> {
@@ -344,7 +335,7 @@ async function ensureView(conn: DuckDBConnection, view: ViewDef): Promise<void> 
 
 function signature(o: SchemaObject): string {
   if (isView(o)) return `view ${o.name} AS ${o.sql(quoteIdent)}`;
-  return `${o.name}(${o.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})${o.uniqueKey ? ' unique' : ''}`;
+  return `${o.name}(${o.columns.map((c) => `${c.name} ${c.type}${c.nullable ? '?' : ''}`).join(',')})`;
 }
 
 

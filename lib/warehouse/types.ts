@@ -33,12 +33,6 @@ export interface TableDef {
   columns: ColumnDef[];
   /** Natural key used by `upsert`; documented, not enforced by BigQuery. */
   key?: string[];
-  /**
-   * Enforce `key` as unique where the backend can: DuckDB gets a unique index (created on an
-   * existing table too, which fails if it already holds doubles). `insertNew` needs it on DuckDB;
-   * BigQuery enforces no keys, so there `insertNew` is a MERGE.
-   */
-  uniqueKey?: boolean;
   /** BigQuery partitioning column (DATE or TIMESTAMP); ignored by DuckDB. */
   partitionBy?: string;
   /** BigQuery clustering columns; ignored by DuckDB. */
