@@ -1,7 +1,8 @@
 /**
  * The API application: everything but `listen` (that is api/server.ts), so tests can `inject()`.
  *
- * Loading order follows the Fastify guide: ecosystem plugins (swagger, before any route), our
+ * Loading order follows the Fastify guide: the security plugin (auth, rate limit, headers, CORS:
+ * first, so it covers every route), ecosystem plugins (swagger, before any route), our
  * infrastructure plugins (metrics, warehouse, Temporal client; `fp` so their decorators reach every
  * route), the error and not-found handlers, then routes, each an encapsulated plugin in api/routes/.
  */
@@ -14,6 +15,7 @@ import { PROJECT_ROOT, type Config } from '../lib/config';
 import type { DashboardCacheOptions } from '../lib/dashboard/cache';
 import type { Warehouse } from '../lib/warehouse/types';
 import metricsPlugin from './plugins/metrics';
+import securityPlugin from './plugins/security';
 import swaggerPlugin from './plugins/swagger';
 import temporalPlugin from './plugins/temporal';
 import warehousePlugin from './plugins/warehouse';
@@ -62,6 +64,7 @@ export function buildApp(options: AppOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorResponse);
+  app.register(securityPlugin, { security: config.api.security });
   app.register(swaggerPlugin, { version: packageVersion() });
   app.register(metricsPlugin);
   app.register(requestLogPlugin, requestLog);
@@ -88,9 +91,10 @@ function namingTheField(errors: FastifySchemaValidationError[], dataVar: string)
   const first = errors[0];
   const where = `${dataVar}${first?.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
   const params = (first?.params ?? {}) as { additionalProperty?: string; missingProperty?: string };
-  const text = params.additionalProperty
+  // `!== undefined`: an unknown field named "" (found by test/fuzz/api.test.ts) is still named.
+  const text = params.additionalProperty !== undefined
     ? `${where} has an unknown field "${params.additionalProperty}"`
-    : params.missingProperty
+    : params.missingProperty !== undefined
       ? `${where} is missing the field "${params.missingProperty}"`
       : `${where} ${first?.message ?? 'is invalid'}`;
   return new Error(text);

@@ -2,14 +2,16 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { DependencyUnavailableError } from '../lib/errors';
+import { describeTemporalSecurity, temporalConnectionOptions } from '../lib/temporal/connection-options';
 
 export async function connectClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
   let connection: Connection;
+  const options = temporalConnectionOptions(config.temporal.address, config.temporal.security);
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (err) {
     throw new DependencyUnavailableError(
-      `Temporal not reachable at ${config.temporal.address} (${(err as Error).message}): is the platform running (npm start)? Or set TEMPORAL_ADDRESS`,
+      `Temporal not reachable at ${config.temporal.address} over ${describeTemporalSecurity(options)} (${(err as Error).message}): is the platform running (npm start)? Or set TEMPORAL_ADDRESS`,
     );
   }
   return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };

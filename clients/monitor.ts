@@ -21,6 +21,7 @@ import {
   type TaskQueueKind,
 } from '../lib/monitor/temporal';
 import { ScheduleId } from '../lib/temporal/contract';
+import { temporalConnectionOptions, type TemporalSecurity } from '../lib/temporal/connection-options';
 
 const { TaskQueueType, TaskQueueKind: Kind, NamespaceState } = temporal.api.enums.v1;
 
@@ -35,6 +36,8 @@ export interface TemporalTarget {
   namespace: string;
   taskQueue: string;
   scheduleIds?: readonly string[];
+  /** TLS / API key (config.temporal.security); plaintext when absent. */
+  security?: TemporalSecurity;
 }
 
 export interface TemporalChecks {
@@ -49,7 +52,7 @@ export function temporalChecks(target: TemporalTarget, timeoutMs: number, now: (
   // "not reachable" rather than "timed out".
   const connectTimeout = Math.max(100, Math.round(timeoutMs * 0.75));
   const connection = (): Promise<Connection> =>
-    (connecting ??= Connection.connect({ address: target.address, connectTimeout }).catch((err: unknown) => {
+    (connecting ??= Connection.connect({ ...temporalConnectionOptions(target.address, target.security ?? { tls: false }), connectTimeout }).catch((err: unknown) => {
       throw new Error(`Temporal not reachable at ${target.address} (${(err as Error)?.message ?? String(err)})`);
     }));
   const client = async (): Promise<{ conn: Connection; client: Client }> => {

@@ -24,6 +24,11 @@ namespace, extra ``{"task_queue": ..., "ui_url": ...}``), Airflow variables ``te
 ``temporal_namespace``, ``temporal_task_queue``, ``temporal_ui_url``, then the environment
 (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL or
 TEMPORAL_UI_HOST/TEMPORAL_UI_PORT), then the local defaults of .env.example.
+
+TLS and an API key (Temporal Cloud style) come from the same variables as the Node processes
+(TEMPORAL_TLS, TEMPORAL_TLS_CA_FILE, TEMPORAL_TLS_CERT_FILE + TEMPORAL_TLS_KEY_FILE,
+TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE), or the connection's password
+as the API key. An API key implies TLS.
 """
 
 from __future__ import annotations
@@ -116,6 +121,29 @@ def temporal_settings() -> TemporalSettings:
     )
 
 
+def _read_secret(variable: str) -> bytes | None:
+    path = _env(variable)
+    if path is None:
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def connect_security() -> dict[str, Any]:
+    """``tls`` and ``api_key`` for Client.connect; empty (plaintext) unless something asks for TLS."""
+    conn = _connection()
+    key_file = _read_secret("TEMPORAL_API_KEY_FILE")
+    api_key = (conn.password if conn is not None and conn.password else None) or _env("TEMPORAL_API_KEY") or (key_file.decode().strip() if key_file else None)
+    ca, cert, key = _read_secret("TEMPORAL_TLS_CA_FILE"), _read_secret("TEMPORAL_TLS_CERT_FILE"), _read_secret("TEMPORAL_TLS_KEY_FILE")
+    wants_tls = (_env("TEMPORAL_TLS") or "false").lower() in ("true", "1", "yes") or any(v is not None for v in (api_key, ca, cert))
+    if not wants_tls:
+        return {}
+    from temporalio.service import TLSConfig
+
+    tls = TLSConfig(server_root_ca_cert=ca, client_cert=cert, client_private_key=key, domain=_env("TEMPORAL_TLS_SERVER_NAME"))
+    return {"tls": tls, **({"api_key": api_key} if api_key else {})}
+
+
 # --- IDs ----------------------------------------------------------------------------------------
 
 
@@ -180,7 +208,7 @@ async def _start_and_wait(
     from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
     from temporalio.exceptions import WorkflowAlreadyStartedError
 
-    client = await Client.connect(settings.address, namespace=settings.namespace)
+    client = await Client.connect(settings.address, namespace=settings.namespace, **connect_security())
     attached = False
     try:
         handle = await client.start_workflow(

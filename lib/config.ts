@@ -12,6 +12,8 @@ import { ExpectedError } from './errors';
 import { PROJECT_ROOT } from './paths';
 import { withStackEnv } from './stack-env';
 import { DEFAULT_TASK_QUEUE } from './task-queue';
+import type { TemporalSecurity } from './temporal/connection-options';
+import { isInsideRepository } from './security/secret-files';
 
 export { PROJECT_ROOT } from './paths';
 
@@ -91,6 +93,8 @@ export interface Config {
     uiHost: string;
     /** `PRAGMA=VALUE` statements for the local dev server's SQLite file (npm start). */
     sqlitePragmas: string[];
+    /** TLS and API key for the frontend (lib/temporal/connection-options.ts); files are read on connect. */
+    security: TemporalSecurity;
   };
   pubsub: { emulatorHost: string | undefined; projectId: string };
   warehouse: {
@@ -98,7 +102,7 @@ export interface Config {
     duckdbPath: string;
     bigquery: { projectId: string; dataset: string; location: string; emulatorHost: string | undefined };
   };
-  api: { host: string; port: number; bodyLimit: number };
+  api: { host: string; port: number; bodyLimit: number; security: ApiSecurity };
   worker: { metricsHost: string; metricsPort: number; healthHost: string; healthPort: number };
   /** The stream consumer (workers/consumer.ts) and the stream CLI; see docs/streaming.md. */
   stream: {
@@ -145,10 +149,50 @@ export interface Config {
   logs: { maxBytes: number; maxFiles: number; apiAccessLog: boolean; apiSlowRequestMs: number; apiSummaryIntervalMs: number };
 }
 
+/**
+ * The API's protections (api/plugins/security.ts, docs/security.md). Local mode starts with all of
+ * them off; cloud mode (RETAILFLOW_ENV=cloud) with auth, headers and a rate limit on, and refuses to
+ * start with auth on and no key, so a production API cannot be left open by accident.
+ */
+export interface ApiSecurity {
+  /** Every route but an open /health needs one of these keys (x-api-key, Bearer, or Basic password). */
+  auth: boolean;
+  /** API_KEYS and API_KEYS_FILE as given; read when the API starts (lib/security/api-keys.ts), not by every process. */
+  keysInline: string | undefined;
+  keysFile: string | undefined;
+  /** /health answers without a key (load balancer and Kubernetes probes). */
+  healthOpen: boolean;
+  /** Requests per client per window; 0 = no limit. A client is its API key, else its address. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** @fastify/helmet's headers (CSP, HSTS, nosniff, frame-ancestors...). */
+  securityHeaders: boolean;
+  /** Origins allowed to call the API from a browser; empty = no CORS headers at all. */
+  corsOrigins: string[];
+}
+
+function apiSecurity(env: Env, local: boolean): ApiSecurity {
+  const { int, bool, optional } = readers(env);
+  const corsOrigins = (optional('API_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const badOrigin = corsOrigins.find((o) => o === '*' || !/^https?:\/\/[^/\s]+$/.test(o));
+  if (badOrigin !== undefined) throw new ConfigError(`API_CORS_ORIGINS must list origins like https://shop.example.com (no wildcard, no path), got "${badOrigin}"`);
+  return {
+    auth: bool('API_AUTH', !local),
+    keysInline: optional('API_KEYS'),
+    keysFile: optional('API_KEYS_FILE'),
+    healthOpen: bool('API_AUTH_HEALTH_OPEN', true),
+    rateLimitMax: int('API_RATE_LIMIT_MAX', local ? 0 : 6_000),
+    rateLimitWindowMs: Math.max(1_000, int('API_RATE_LIMIT_WINDOW_MS', 60_000)),
+    securityHeaders: bool('API_SECURITY_HEADERS', !local),
+    corsOrigins,
+  };
+}
+
 export function loadConfig(processEnv: Env = process.env): Config {
   const env = withStackEnv(processEnv);
   const { str, optional, int, decimal, oneOf, dir } = readers(env);
   const local = isLocalMode(env);
+  refuseCredentialsInRepository(optional('GOOGLE_APPLICATION_CREDENTIALS'));
   return {
     runDir: dir('RUN_DIR', 'run'),
     temporal: {
@@ -158,6 +202,15 @@ export function loadConfig(processEnv: Env = process.env): Config {
       uiHost: str('TEMPORAL_UI_HOST', '127.0.0.1'),
       uiPort: int('TEMPORAL_UI_PORT', 8233),
       sqlitePragmas: sqlitePragmas(str('TEMPORAL_SQLITE_PRAGMAS', DEFAULT_SQLITE_PRAGMAS)),
+      security: {
+        tls: readers(env).bool('TEMPORAL_TLS', false),
+        caFile: optional('TEMPORAL_TLS_CA_FILE'),
+        certFile: optional('TEMPORAL_TLS_CERT_FILE'),
+        keyFile: optional('TEMPORAL_TLS_KEY_FILE'),
+        serverName: optional('TEMPORAL_TLS_SERVER_NAME'),
+        apiKey: optional('TEMPORAL_API_KEY'),
+        apiKeyFile: optional('TEMPORAL_API_KEY_FILE'),
+      },
     },
     pubsub: {
       // Local mode always means the emulator: a new shell without the variable must not reach for Google.
@@ -174,7 +227,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
         emulatorHost: optional('BIGQUERY_EMULATOR_HOST'),
       },
     },
-    api: { host: str('API_HOST', '127.0.0.1'), port: int('API_PORT', 3000), bodyLimit: int('API_BODY_LIMIT', 1_048_576) },
+    api: { host: str('API_HOST', '127.0.0.1'), port: int('API_PORT', 3000), bodyLimit: int('API_BODY_LIMIT', 1_048_576), security: apiSecurity(env, local) },
     worker: {
       metricsHost: str('WORKER_METRICS_HOST', '127.0.0.1'),
       metricsPort: int('WORKER_METRICS_PORT', 9464),
@@ -219,6 +272,16 @@ export function loadConfig(processEnv: Env = process.env): Config {
       apiSummaryIntervalMs: int('API_SUMMARY_INTERVAL_MS', 60_000),
     },
   };
+}
+
+/**
+ * BigQuery and Pub/Sub authenticate with Application Default Credentials only. A key file that ADC
+ * would read from inside the checkout is one `git add .` from being published, so it is refused.
+ */
+function refuseCredentialsInRepository(file: string | undefined): void {
+  if (file && isInsideRepository(file)) {
+    throw new ConfigError(`GOOGLE_APPLICATION_CREDENTIALS ${path.resolve(file)} is inside the repository; keep the key file outside it, or use workload identity / gcloud auth application-default login`);
+  }
 }
 
 function timeZone(zone: string): string {

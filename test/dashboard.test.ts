@@ -297,6 +297,42 @@ describe('@integration dashboard in a browser', function () {
     }
   });
 
+  it('@integration behind production security (API key, helmet CSP): with the key every chart draws, no CSP violation; without it, 401', async () => {
+    const key = 'dashboard-test-key-0123456789';
+    const security = { ...config.api.security, auth: true, keysInline: key, securityHeaders: true, rateLimitMax: 1_000 };
+    const secureApp = buildApp({ config: { ...config, api: { ...config.api, security }, model: { ...config.model, storeDir } }, logger: false, warehouse: wh, temporal: services().temporal.client, modelReloadIntervalMs: 0 });
+    const securePage = await context.newPage();
+    const problems: string[] = [];
+    securePage.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    securePage.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    try {
+      const url = `${await secureApp.listen({ host: '127.0.0.1', port: 0 })}/dashboard`;
+      // (Chromium itself would show its Basic prompt; headless, it aborts the navigation instead.)
+      assert.equal((await securePage.request.get(url)).status(), 401);
+      // What a browser sends after its Basic prompt is answered, on the page and on every fetch.
+      await securePage.setExtraHTTPHeaders({ authorization: `Basic ${Buffer.from(`analyst:${key}`).toString('base64')}` });
+      problems.length = 0;
+      const response = await securePage.goto(url);
+      assert.equal(response?.status(), 200);
+      assert.match(String(response?.headers()['content-security-policy']), /script-src 'self'/);
+      await securePage.waitForSelector('[data-testid="status"][data-loaded="true"]', { timeout: 30_000 });
+      for (const id of CHARTS) {
+        const series = await securePage.evaluate((testId) => {
+          const g = globalThis as unknown as BrowserGlobals;
+          const node = g.document.querySelector(`[data-testid="${testId}"]`);
+          return node ? (g.echarts.getInstanceByDom(node)?.getOption().series.length ?? 0) : 0;
+        }, id);
+        assert.ok(series > 0, `${id} has series under the CSP`);
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await securePage.close();
+      await secureApp.close();
+    }
+  });
+
   it('@integration refreshes on its own every 30 s', async () => {
     await page.check('#auto-refresh');
     const before = await loads();

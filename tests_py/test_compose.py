@@ -26,7 +26,10 @@ def env_file(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("compose")
     key = tmp / "gcp-key.json"
     key.write_text("{}")
+    api_keys = tmp / "api-keys"
+    api_keys.write_text("0123456789abcdef0123456789abcdef\n")
     text = re.sub(r"(?m)^GCP_KEY_FILE=.*$", f"GCP_KEY_FILE={key}", ENV_EXAMPLE.read_text())
+    text = re.sub(r"(?m)^API_KEYS_HOST_FILE=.*$", f"API_KEYS_HOST_FILE={api_keys}", text)
     path = tmp / "env"
     path.write_text(text)
     return path
@@ -137,7 +140,7 @@ def test_node_environment_is_complete_and_known(config):
         for required in ("BIGQUERY_PROJECT", "BIGQUERY_DATASET", "PUBSUB_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS", "TEMPORAL_TASK_QUEUE"):
             assert env.get(required), f"{name}: {required} is not set"
         assert "PUBSUB_EMULATOR_HOST" not in env and "BIGQUERY_EMULATOR_HOST" not in env
-        unknown = {k for k in env if k not in known and not k.startswith(("AIRFLOW", "POSTGRES", "GCP_KEY"))} - {"AIRFLOW_DB_PASSWORD"}
+        unknown = {k for k in env if k not in known and not k.startswith(("AIRFLOW", "POSTGRES", "GCP_KEY"))} - {"AIRFLOW_DB_PASSWORD", "API_KEYS_HOST_FILE"}
         assert not unknown, f"{name}: variables the code never reads (typo?): {sorted(unknown)}"
         assert env["GOOGLE_APPLICATION_CREDENTIALS"] in mounts(config["services"][name]), "the key file is not mounted"
 
@@ -213,3 +216,21 @@ def test_airflow_mounts_the_dags_and_reaches_temporal(config):
         assert svc["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
         assert svc["environment"]["TEMPORAL_TASK_QUEUE"] == config["services"]["worker"]["environment"]["TEMPORAL_TASK_QUEUE"]
         assert svc["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+
+
+def test_secret_files_live_outside_the_repository():
+    """The example points every key file outside the checkout (the processes refuse one inside it)."""
+    for name in ("GCP_KEY_FILE", "API_KEYS_HOST_FILE"):
+        m = re.search(rf"(?m)^{name}=(.+)$", ENV_EXAMPLE.read_text())
+        assert m, name
+        path = Path(m.group(1).strip())
+        assert path.is_absolute() and ROOT not in path.parents, f"{name}={path}"
+
+
+def test_api_requires_its_keys(config):
+    """Cloud mode turns API auth on: the API gets its key file mounted where API_KEYS_FILE says."""
+    api = config["services"]["api"]
+    env = api["environment"]
+    assert env["RETAILFLOW_ENV"] == "cloud"
+    assert env["API_KEYS_FILE"] in mounts(api)
+    assert "API_AUTH" not in env, "auth is on by default in cloud mode; nothing here turns it off"

@@ -8,6 +8,7 @@ import { createPredictionScorer } from '../lib/analytics/predictions';
 import { applyLocalModeDefaults, loadConfig } from '../lib/config';
 import { installRuntime } from '../lib/temporal/runtime';
 import { prebuiltWorkflowBundle } from '../lib/temporal/workflow-bundle';
+import { temporalConnectionOptions } from '../lib/temporal/connection-options';
 import { createPubSubEventBus } from '../lib/eventbus/pubsub';
 import { FileModelStore } from '../lib/model/store';
 import { openWarehouse } from '../lib/warehouse';
@@ -43,7 +44,7 @@ async function run(): Promise<void> {
   let connection: NativeConnection | undefined;
   try {
     // Step 2: connect to the Temporal frontend.
-    connection = await NativeConnection.connect({ address: config.temporal.address });
+    connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address, config.temporal.security));
     // Step 3: create the worker (with the prebuilt workflow bundle when it is current) and run it until a shutdown signal.
     const bundle = prebuiltWorkflowBundle();
     if ('stale' in bundle) console.warn(`[worker] bundling workflows at start: ${bundle.stale}`);

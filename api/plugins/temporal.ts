@@ -10,6 +10,7 @@
 import { Client, Connection } from '@temporalio/client';
 import fp from 'fastify-plugin';
 import type { Config } from '../../lib/config';
+import { temporalConnectionOptions } from '../../lib/temporal/connection-options';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,7 +38,7 @@ export default fp<TemporalPluginOptions>(
       fastify.decorate('temporal', temporal);
       return;
     }
-    const connection = Connection.lazy({ address: config.temporal.address });
+    const connection = Connection.lazy(temporalConnectionOptions(config.temporal.address, config.temporal.security));
     fastify.decorate('temporal', new Client({ connection, namespace: config.temporal.namespace }));
     fastify.addHook('onClose', async () => {
       await settleWithin([...inflight], closeWaitMs);

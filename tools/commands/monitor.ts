@@ -31,7 +31,7 @@ export function monitorLogPath(config: Config): string {
 /** Every check of one monitor run, in table order, and what to close afterwards. */
 export function monitorChecks(config: Config, timeoutMs: number, now: () => Date = () => new Date()): { checks: Check[]; close: () => Promise<void> } {
   const { temporal: t, stream: s, api } = config;
-  const temporal = temporalChecks({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue }, timeoutMs, now);
+  const temporal = temporalChecks({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue, security: t.security }, timeoutMs, now);
   const [frontend, taskQueues, ...schedules] = temporal.checks;
   const stats = consumerStatsOnce(`http://${s.healthHost}:${s.healthPort}/stats`, timeoutMs);
   const published = (): number => publishedTotal(config.runDir, s.topic);
