@@ -61,7 +61,32 @@ export function buildCli(): Command {
   program.addCommand(modelsCommand());
   program.addCommand(streamCommand());
   program.addCommand(monitorCommand());
+  forEachCommand(program, (cmd) => cmd.configureOutput({ outputError: (text, write) => write(`${oneLine(text.replace(/\n$/, ''))}\n`) }));
   return program;
+}
+
+/** `fn` on the command and every subcommand (added ones do not inherit output settings). */
+export function forEachCommand(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) forEachCommand(sub, fn);
+}
+
+/**
+ * An error echoes what the user typed; a newline, a terminal escape, a bidi override (U+202E
+ * reorders the line on screen) or a lone surrogate in it would break the one line or fake its
+ * content (found by test/fuzz/hostile.test.ts). They are shown escaped, as \u{XXXX}.
+ */
+export function oneLine(text: string): string {
+  return Array.from(text, (c) => {
+    const cp = c.codePointAt(0) ?? 0;
+    return unsafeOnScreen(cp) ? `\\u{${cp.toString(16).padStart(4, '0')}}` : c;
+  }).join('');
+}
+
+/** C0 and C1 controls, DEL, bidi marks, embeddings, overrides and isolates, line separators, lone surrogates. */
+function unsafeOnScreen(cp: number): boolean {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x61c || cp === 0x200e || cp === 0x200f
+    || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || (cp >= 0xd800 && cp <= 0xdfff);
 }
 
 /**
@@ -82,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
     await buildCli().parseAsync(argv);
   } catch (err) {
     const line = expectedFailureMessage(err);
-    console.error(line === undefined ? err : `error: ${line}`);
+    console.error(line === undefined ? err : `error: ${oneLine(line)}`);
     process.exit(1);
   }
 }

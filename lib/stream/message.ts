@@ -71,12 +71,22 @@ export const DEFAULT_LIMITS: ValidationLimits = { maxBytes: 8_192 };
 const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const FIELDS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
 const SCALE = 9;
+/** Fatal: bytes that are not UTF-8 would be stored as U+FFFD, i.e. not as sent (test/fuzz). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** A UTF-16 surrogate not in a pair (JSON's "\ud800"): no UTF-8 form, so not storable as sent. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 export function validateMessage(data: Buffer, limits: ValidationLimits = DEFAULT_LIMITS): Validation {
   if (data.length > limits.maxBytes) return fail(`payload too large: ${data.length} bytes > ${limits.maxBytes}`);
+  let text: string;
+  try {
+    text = UTF8.decode(data);
+  } catch {
+    return fail('body is not valid UTF-8');
+  }
   let body: unknown;
   try {
-    body = JSON.parse(data.toString('utf8'));
+    body = JSON.parse(text);
   } catch (err) {
     return fail(`bad JSON: ${(err as Error).message}`);
   }
@@ -90,6 +100,7 @@ export function validateMessage(data: Buffer, limits: ValidationLimits = DEFAULT
   if (!isStockCode(stockCode)) return reject('StockCode', stockCode, 'is not a stock code');
   const description = o.Description;
   if (description !== null && (typeof description !== 'string' || description.length > 500)) return reject('Description', description, 'is not a string or null');
+  if (typeof description === 'string' && LONE_SURROGATE.test(description)) return reject('Description', description, 'has a lone UTF-16 surrogate (not Unicode text)');
   const quantity = o.Quantity;
   if (typeof quantity !== 'number') return reject('Quantity', quantity, 'is not an integer');
   const quantityWrong = quantityProblem(quantity, 'line');
