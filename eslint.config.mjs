@@ -143,7 +143,7 @@ const layerConfigs = Object.entries(LAYER_RULES).flatMap(([dir, patternsFor]) =>
 );
 
 export default defineConfig(
-  globalIgnores(['dist/', 'node_modules/', '.tools/', 'run/', 'data/', 'coverage/', 'models/', '.venv/']),
+  globalIgnores(['dist/', 'dist-bench/', 'test-output/', 'node_modules/', '.tools/', 'run/', 'data/', 'coverage/', 'models/', '.venv/']),
   {
     name: 'retailflow/typescript',
     files: TS_DIRS.map((d) => `${d}/**/*.ts`),

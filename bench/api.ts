@@ -3,7 +3,10 @@
  * split, promotes it, starts `node dist/api/server.js` on a free loopback port, then loads it with
  * autocannon from this process.
  *
- *   npx tsc -p . && node dist/bench/api.js [--seconds 10] [--connections 50]
+ *   npx tsc -p . && node dist/bench/api.js [--seconds 10] [--connections 50] [--soak 60]
+ *
+ * --soak N (issue 15, soak): after a 5 s warm-up, N seconds of single predictions, the server's
+ * RSS (/proc/<pid>/status) sampled every 5 s; "flat" is what must hold.
  *
  * Goals (issue: revenue model): >= 10,000 single predictions/s at 50 connections with p99 <= 10 ms,
  * and >= 200,000 rows/s through /predict/batch.
@@ -21,6 +24,7 @@ import { promote, registerModel } from '../lib/model/registry';
 import { FileModelStore } from '../lib/model/store';
 import { freePort } from '../lib/process/supervisor';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+import { rssMb } from './proc';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -55,6 +59,22 @@ async function promotedModel(dir: string): Promise<BatchItem[]> {
   }));
 }
 
+async function soak(url: string, body: string, pid: number, connections: number, seconds: number): Promise<void> {
+  await load(url, body, connections, 5);
+  const samples = [rssMb(pid)];
+  const sampler = setInterval(() => samples.push(rssMb(pid)), 5_000);
+  let result: autocannon.Result;
+  try {
+    result = await load(url, body, connections, seconds);
+  } finally {
+    clearInterval(sampler);
+  }
+  samples.push(rssMb(pid));
+  const [start, end] = [samples[0], samples[samples.length - 1]];
+  console.log(`soak: ${seconds} s at ${connections} connections, ${Math.round(result.requests.average)} req/s, errors ${result.errors}, non-2xx ${result.non2xx}; ` +
+    `server RSS start ${start.toFixed(0)} MB, end ${end.toFixed(0)} MB (${(end - start >= 0 ? '+' : '')}${(end - start).toFixed(1)}), max ${Math.max(...samples).toFixed(0)} MB; samples ${samples.map((m) => m.toFixed(0)).join(' ')}`);
+}
+
 function load(url: string, body: string, connections: number, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds });
 }
@@ -83,6 +103,8 @@ async function main(): Promise<void> {
     console.log(`single: ${Math.round(single.requests.average)} req/s at ${connections} connections, latency p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms, errors ${single.errors}, non-2xx ${single.non2xx}`);
     const batch = await load(`${base}/predict/batch`, JSON.stringify({ items }), 4, seconds);
     console.log(`batch: ${Math.round(batch.requests.average * items.length)} rows/s (${batch.requests.average.toFixed(1)} req/s of ${items.length} holdout rows), p99 ${batch.latency.p99} ms, non-2xx ${batch.non2xx}`);
+    const soakSeconds = arg('--soak', 0);
+    if (soakSeconds > 0 && server.pid) await soak(`${base}/predict`, JSON.stringify({ Quantity: 3, UnitPrice: 12.0, Hour: 10, DayOfWeek: 2 }), server.pid, connections, soakSeconds);
     console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}`);
   } finally {
     server.kill('SIGTERM');

@@ -5,6 +5,10 @@
  *
  *   npx tsc -p . && node dist/bench/stream.js [--backend duckdb|bigquery] [--rate 6000] [--seconds 20]
  *
+ * The consumer's RSS is sampled every 5 s (a soak, issue 15: `--rate 5000 --seconds 200` is a
+ * 1M-line stream; the RSS must stay bounded), and the stored lines are checked against the
+ * published count exactly.
+ *
  * Lines come from the seeded generator over a small built-in profile (no data load needed; the
  * message shape and size are the same as with the real profile). Results: docs/benchmarks.md.
  */
@@ -21,6 +25,7 @@ import { publishLines } from '../lib/stream/publisher';
 import { ensureStreamTopology, DEFAULT_STREAM_NAMES } from '../lib/stream/topology';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import type { Warehouse } from '../lib/warehouse/types';
+import { rssMb } from './proc';
 
 const PROJECT = 'retailflow-bench';
 
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'retailflow-bench-stream-'));
   const supervisor = new Supervisor({ logDir: dir, stopGraceMs: 5_000 });
   let consumerPid: number | undefined;
+  const rssDuring: number[] = [];
   process.env.METADATA_SERVER_DETECTION = 'none';
   try {
     const pubsubPort = await freePort();
@@ -81,6 +87,8 @@ async function main(): Promise<void> {
     const healthUrl = `http://127.0.0.1:${env.STREAM_HEALTH_PORT}/health`;
     await until('the consumer to be healthy', 60_000, async () => (await fetch(healthUrl).catch(() => undefined))?.status === 200);
     console.log(`backend ${backend}: publishing ${total} lines at ${rate}/s (consumer pid ${consumer.pid})`);
+    const rssAtStart = rssMb(consumer.pid ?? 0);
+    const sampling = setInterval(() => rssDuring.push(rssMb(consumer.pid ?? 0)), 5_000);
     const lines = take(generateLines(PROFILE, { seed: 1 }), total);
     const stats = await publishLines(bus, lines, { topic: DEFAULT_STREAM_NAMES.topic, source: 'bench', rate });
     await bus.close();
@@ -95,6 +103,8 @@ async function main(): Promise<void> {
       }
       return body.counts.stored >= stats.published;
     });
+    clearInterval(sampling);
+    const rssAtEnd = rssMb(consumer.pid ?? 0);
     consumer.kill('SIGTERM'); // drains and releases the warehouse
     if ((await exited) !== 0) throw new Error('the consumer did not stop cleanly');
 
@@ -103,8 +113,13 @@ async function main(): Promise<void> {
         ? new DuckDBWarehouse({ path: String(env.DUCKDB_PATH) })
         : await (await import('../lib/warehouse/bigquery')).createBigQueryWarehouse({ projectId: PROJECT, dataset: 'bench', location: 'US', emulatorHost: env.BIGQUERY_EMULATOR_HOST });
     const rows = await wh.query<{ p: string; s: string }>('SELECT published_at AS p, stored_at AS s FROM orders_stream');
+    const [{ ids }] = await wh.query<{ ids: number }>('SELECT COUNT(DISTINCT event_id) AS ids FROM orders_stream');
     await wh.close();
     report(rows, stats.seconds);
+    const exact = rows.length === stats.published && Number(ids) === stats.published;
+    console.log(`accounting: published ${stats.published}, stored ${rows.length}, distinct event ids ${ids}: ${exact ? 'exact' : 'NOT EXACT'}`);
+    console.log(`consumer RSS MB: start ${rssAtStart.toFixed(0)}, max ${Math.max(rssAtStart, ...rssDuring).toFixed(0)}, end ${rssAtEnd.toFixed(0)}; every 5 s: ${rssDuring.map((m) => m.toFixed(0)).join(' ')}`);
+    if (!exact) process.exitCode = 1;
   } finally {
     if (consumerPid !== undefined) process.kill(consumerPid, 'SIGKILL');
     await supervisor.stop();
