@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { contentHash, multiply, parseTimestamp, validateMessage, type OrderLineMessage } from '../lib/stream/message';
-import { generateLines, take, type DataProfile } from '../lib/stream/generator';
+import { CALENDAR_WEEKS, generateLines, take, type DataProfile } from '../lib/stream/generator';
 import { handMadeProfile } from './support/stream-profiles';
 import { tempDir } from './support/fixtures';
 import { mulberry32, WeightedSampler } from '../lib/stream/random';
@@ -277,6 +277,34 @@ describe('stream consumer core (in-memory DuckDB)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('publishes a batch\'s dead letters all at once (a flood of malformed lines must not crawl), and acks after the last', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const published: string[] = [];
+    const c = consumer({
+      deadLetter: async (_data, attributes) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight -= 1;
+        published.push(attributes.original_message_id);
+      },
+    });
+    const batch = Array.from({ length: 50 }, (_, i) => delivery(`bad-${i}`, '{not json'));
+    await c.processBatch(batch);
+    assert.equal(most, 50, 'every publish was started before the first finished');
+    assert.equal(published.length, 50);
+    assert.ok(batch.every((m) => m.acked === 1));
+    assert.equal(c.counts.deadLettered, 50);
+  });
+
+  it('the generator keeps its simulated calendar inside the input rules: it starts again after CALENDAR_WEEKS', () => {
+    // The small test profile has ~4 invoices a week: 80 years are ~17,000 invoices, ~270,000 lines.
+    const years = new Set<number>();
+    for (const l of take(generateLines(handMadeProfile([7, 25, 1, 30]), { seed: 1 }), 300_000)) years.add(Number(l.body.InvoiceDate.slice(0, 4)));
+    assert.ok(Math.max(...years) <= 2091 && Math.min(...years) === 2011, `${Math.min(...years)}..${Math.max(...years)}`);
+    assert.ok(CALENDAR_WEEKS === 52 * 80);
   });
 
   it('acks nothing when a write fails, and succeeds on retry', async () => {

@@ -52,6 +52,14 @@ export interface DataProfile {
   maxCustomerId: number;
 }
 
+/**
+ * The simulated calendar starts again after this many weeks: a small profile (a few invoices a
+ * week) would otherwise pass 2100 after ~300,000 lines, where the stream's own input rules refuse
+ * the date (lib/input-rules.ts), so a long run turned into dead letters. Invoice numbers keep
+ * counting, so no line repeats.
+ */
+export const CALENDAR_WEEKS = 52 * 80;
+
 export interface GeneratorOptions {
   seed: number;
   /** First simulated day, YYYY-MM-DD (default 2011-12-12, the Monday after the data ends). */
@@ -229,7 +237,7 @@ export function* generateLines(profile: DataProfile, opts: GeneratorOptions): Ge
     const country = countries.sample(rng);
     const customerId = customerFor(country);
     const size = (isCancel ? cancelSizes : saleSizes).sample(rng);
-    const week = Math.floor(invoice / profile.invoicesPerWeek);
+    const week = Math.floor(invoice / profile.invoicesPerWeek) % CALENDAR_WEEKS;
     const day = week * 7 + weekdays.sample(rng);
     const ts = new Date(start + day * 86_400_000 + hours.sample(rng) * 3_600_000 + Math.floor(rng() * 60) * 60_000);
     const invoiceDate = opts.live ? shopLocalTimestamp((opts.live.now ?? (() => new Date()))(), opts.live.timeZone) : ts.toISOString().slice(0, 16).replace('T', ' ') + ':00';

@@ -138,7 +138,8 @@ export class DuckDBWarehouse implements Warehouse {
     if (rows.length === 0) return;
     assertUniqueKeys(table, key, rows, 'insertNew');
     const target = quoteIdent(table.name);
-    const match = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
+    // Plain equality (a hash anti-join): a key column is NOT NULL in every table written this way.
+    const match = key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
     const insert = (stage: string) => `INSERT INTO ${target} SELECT s.* FROM ${quoteIdent(stage)} s WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`;
     const run = this.insertChain.then(() => this.withStage(table, rows, (conn, stage) => conn.run(insert(stage))));
     this.insertChain = run.catch(() => undefined);
