@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config';
 
-/** Keep in step with tests_py/: 9 DAG integrity + 3 plumbing + 6 daily_analytics, 2 data_quality and 1 ml_training end to end + 11 compose. */
-const EXPECTED_PASSED = 33;
+/** Keep in step with tests_py/: 9 DAG integrity + 3 plumbing + 6 daily_analytics, 2 data_quality and 1 ml_training end to end + 14 compose + 3 Temporal TLS/API key settings. */
+const EXPECTED_PASSED = 38;
 
 function runPytest(): Promise<{ code: number | null; output: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
