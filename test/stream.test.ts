@@ -324,7 +324,8 @@ describe('stream consumer core (in-memory DuckDB)', () => {
     const c = consumer({ warehouse: flaky, maxBatchWaitMs: 10 });
     const m = delivery('1', LINE);
     c.push(m);
-    await new Promise((r) => setTimeout(r, 300));
+    // Until the first write has failed (a fixed 300 ms was too short on a loaded CI machine).
+    for (const deadline = Date.now() + 10_000; c.counts.writeFailures === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     assert.equal(m.acked, 0);
     assert.ok(c.counts.writeFailures >= 1);
     assert.equal(c.error, 'disk full');
