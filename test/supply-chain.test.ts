@@ -13,8 +13,9 @@ import { findSecrets, scanRepository } from '../lib/supply-chain/secret-scan';
 import { tempDir } from './support/fixtures';
 
 // Built at run time, so this file holds no key-shaped text for the scan to find.
-const HEADER = ['-----BEGIN', 'PRIVATE KEY-----'].join(' ');
-const FAKE_PEM = `${HEADER}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n`;
+const LABEL = ['PRIVATE', 'KEY'].join(' ');
+const HEADER = `-----BEGIN ${LABEL}-----`;
+const FAKE_PEM = `${HEADER}\n${'A'.repeat(48)}\n-----END ${LABEL}-----\n`;
 const FAKE_SA = JSON.stringify({ type: 'service_account', project_id: 'p', private_key: FAKE_PEM, client_email: 'x@p.iam.gserviceaccount.com' }, null, 2);
 
 describe('supply chain: secret scan and npm audit', () => {

