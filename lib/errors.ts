@@ -21,6 +21,7 @@ export const ErrorType = {
   ModelStore: 'ModelStoreError',
   ModelInfo: 'ModelInfoError',
   Dependency: 'DependencyUnavailableError',
+  Storage: 'StorageError',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -46,6 +47,32 @@ export class InvalidInputError extends ExpectedError {
 /** A service the command needs is not reachable; the message names it and says what to do. */
 export class DependencyUnavailableError extends ExpectedError {
   override readonly name = ErrorType.Dependency;
+}
+
+/**
+ * The disk under the warehouse or the data directory is full or read-only. Retryable on purpose
+ * (no retry policy lists it): space can be freed and a mount fixed while a workflow waits, and
+ * every write that raises it leaves nothing half-written (a rolled-back transaction, a removed
+ * temp file), so the retry starts clean.
+ */
+export class StorageError extends ExpectedError {
+  override readonly name = ErrorType.Storage;
+}
+
+/** errno codes and the text DuckDB puts in its IO errors (it reports strerror, not the code). */
+const STORAGE_PROBLEMS: ReadonlyArray<{ code: string; text: RegExp; says: string }> = [
+  { code: 'ENOSPC', text: /no space left on device/i, says: 'no space left on device' },
+  { code: 'EDQUOT', text: /disk quota exceeded/i, says: 'disk quota exceeded' },
+  { code: 'EROFS', text: /read-only file system/i, says: 'read-only file system' },
+  { code: 'EACCES', text: /permission denied/i, says: 'permission denied' },
+  { code: 'EPERM', text: /operation not permitted/i, says: 'operation not permitted' },
+];
+
+/** "no space left on device" when `err` is a full or read-only disk, else undefined. */
+export function storageProblem(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return STORAGE_PROBLEMS.find((p) => p.code === code || p.text.test(err.message))?.says;
 }
 
 /** The innermost cause: "child failed: activity failed: no order lines" is noise, the last part is what to act on. */

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { StorageError, storageProblem } from './errors';
 
 export interface AtomicWriteOptions {
   /** File mode of a new file; an existing file keeps its own mode. Default 0o644. */
@@ -17,6 +18,12 @@ export interface AtomicWriteOptions {
 
 function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** A full or read-only disk is the user's to fix, not a bug: one line naming the file, and "nothing was written" holds (the temp file is gone). */
+function asStorageError(err: unknown, target: string): unknown {
+  const problem = storageProblem(err);
+  return problem ? new StorageError(`cannot write ${target}: ${problem}; nothing was written (free space or make the directory writable, then run it again)`, { cause: err }) : err;
 }
 
 function modeFor(target: string, options: AtomicWriteOptions): number {
@@ -29,9 +36,9 @@ function modeFor(target: string, options: AtomicWriteOptions): number {
 
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const target = path.resolve(file);
-  fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
     const fd = fs.openSync(tmp, 'wx', modeFor(target, options));
     try {
       fs.writeFileSync(fd, data);
@@ -42,15 +49,15 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
     fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw asStorageError(err, target);
   }
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const target = path.resolve(file);
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
     const fh = await fs.promises.open(tmp, 'wx', modeFor(target, options));
     try {
       await fh.writeFile(data);
@@ -61,6 +68,6 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     await fs.promises.rename(tmp, target);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
-    throw err;
+    throw asStorageError(err, target);
   }
 }

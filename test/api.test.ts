@@ -30,6 +30,9 @@ class FakeWarehouse implements Warehouse {
   async execute(): Promise<number> {
     return 0;
   }
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    return work();
+  }
   async close(): Promise<void> {
     this.closed = true;
   }

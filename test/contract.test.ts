@@ -19,7 +19,7 @@ import {
   trainingWorkflowId,
 } from '../lib/temporal/contract';
 import * as workflows from '../workflows';
-import { InvalidDateError, NoDataForDateError, InvalidInputError } from '../lib/errors';
+import { InvalidDateError, NoDataForDateError, InvalidInputError, StorageError } from '../lib/errors';
 import { IngestError } from '../lib/ingest/load';
 import { InvalidThresholdsError } from '../lib/quality/thresholds';
 import { WarehouseSchemaError } from '../lib/warehouse/types';
@@ -59,6 +59,7 @@ describe('the Temporal contract', () => {
       [new TrainingDataError('x'), ErrorType.TrainingData],
       [new ModelRegistryError('x'), ErrorType.ModelRegistry],
       [new ModelInfoError('x'), ErrorType.ModelInfo],
+      [new StorageError('x'), ErrorType.Storage],
     ];
     // The SDK takes an activity failure's type from the class name, so both must match.
     for (const [err, type] of pairs) {

@@ -139,6 +139,44 @@ warehouseContract('duckdb (file, closes when idle)', async () =>
   new DuckDBWarehouse({ path: path.join(tempDir(), 'contract.duckdb'), idleCloseMs: 1 }),
 );
 
+// DuckDB only: BigQuery has no transaction across API calls (Warehouse.atomically says so).
+describe('DuckDB: all or nothing', () => {
+  const t: TableDef = { ...ALL_TYPES, name: 'atomic_rows' };
+  let wh: DuckDBWarehouse;
+  beforeEach(async () => {
+    wh = new DuckDBWarehouse({ path: path.join(tempDir(), 'atomic.duckdb'), idleCloseMs: 1 });
+    await wh.ensureSchema([t]);
+    await wh.insertRows(t, [row(1)]);
+  });
+  afterEach(() => wh.close());
+  const ids = async () => (await wh.query<{ id: number }>(`SELECT id FROM ${t.name} ORDER BY id`)).map((r) => r.id);
+
+  it('a bulkLoad whose batches fail midway keeps none of them (the appender alone commits as it goes)', async () => {
+    async function* failing() {
+      yield Array.from({ length: 300_000 }, (_, i) => row(10 + i)); // past the appender's own flush size
+      throw new Error('the source broke');
+    }
+    await assert.rejects(wh.bulkLoad(t, failing()), /the source broke/);
+    assert.deepEqual(await ids(), [1]);
+  });
+
+  it('atomically: every write inside commits together, or none does; a nested upsert joins it', async () => {
+    await assert.rejects(wh.atomically(async () => {
+      await wh.execute(`DELETE FROM ${t.name}`);
+      await wh.bulkLoad(t, [[row(2), row(3)]]);
+      await wh.upsert(t, [row(4)]);
+      throw new Error('stop before the end');
+    }), /stop before the end/);
+    assert.deepEqual(await ids(), [1]);
+    await wh.atomically(async () => {
+      await wh.execute(`DELETE FROM ${t.name}`);
+      await wh.bulkLoad(t, [[row(2), row(3)]]);
+      await wh.upsert(t, [row(4)]);
+    });
+    assert.deepEqual(await ids(), [2, 3, 4]);
+  });
+});
+
 describe('@integration BigQuery adapter against the emulator', () => {
   // Registered only when the root hook started the emulator (not in a unit-only run).
   if (process.env.RETAILFLOW_TEST_SERVICES === 'none') return;

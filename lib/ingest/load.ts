@@ -46,21 +46,28 @@ export async function loadOrdersFile(wh: Warehouse, file: string, opts: LoadOpti
   if (previous && !opts.force) {
     return { status: 'already-loaded', sourceSha256: sha, sourcePath: file, ...previous, durationMs: Date.now() - started };
   }
+  const records = readCsvRecords(openText(file) as AsyncIterable<string>);
+  await expectHeader(records, file);
+  // All or nothing: a full disk or a crash mid-load must not leave part of the file in orders_raw,
+  // where the KPIs would count it (on BigQuery each step is atomic and ingest_loads marks the end).
+  const { rowsLoaded, rowsQuarantined } = await wh.atomically(async () => {
+    await deleteEarlierAttempt(wh, sha);
+    const quarantined: Row[] = [];
+    const loaded = await wh.bulkLoad(ORDERS_RAW, toRowBatches(records, sha, file, quarantined, opts));
+    for (let i = 0; i < quarantined.length; i += 5_000) {
+      await wh.insertRows(ORDERS_QUARANTINE, quarantined.slice(i, i + 5_000));
+    }
+    await recordLoad(wh, { sha, file, rowsLoaded: loaded, rowsQuarantined: quarantined.length, durationMs: Date.now() - started });
+    return { rowsLoaded: loaded, rowsQuarantined: quarantined.length };
+  });
+  return { status: 'loaded', sourceSha256: sha, sourcePath: file, rowsLoaded, rowsQuarantined, durationMs: Date.now() - started };
+}
+
+/** A forced reload, or what a failed load on a warehouse without transactions left behind. */
+async function deleteEarlierAttempt(wh: Warehouse, sha: string): Promise<void> {
   await wh.execute('DELETE FROM ingest_loads WHERE source_sha256 = @sha', { sha });
   await wh.execute('DELETE FROM orders_raw WHERE source_sha256 = @sha', { sha });
   await wh.execute('DELETE FROM orders_quarantine WHERE source_sha256 = @sha', { sha });
-
-  const quarantined: Row[] = [];
-  const records = readCsvRecords(openText(file) as AsyncIterable<string>);
-  await expectHeader(records, file);
-  const batches = toRowBatches(records, sha, file, quarantined, opts);
-  const rowsLoaded = await wh.bulkLoad(ORDERS_RAW, batches);
-  for (let i = 0; i < quarantined.length; i += 5_000) {
-    await wh.insertRows(ORDERS_QUARANTINE, quarantined.slice(i, i + 5_000));
-  }
-  const durationMs = Date.now() - started;
-  await recordLoad(wh, { sha, file, rowsLoaded, rowsQuarantined: quarantined.length, durationMs });
-  return { status: 'loaded', sourceSha256: sha, sourcePath: file, rowsLoaded, rowsQuarantined: quarantined.length, durationMs };
 }
 
 function assertReadableFile(file: string): void {

@@ -193,6 +193,11 @@ export class BigQueryWarehouse implements Warehouse {
     });
   }
 
+  /** No transaction spans BigQuery API calls (see Warehouse.atomically): each call is atomic on its own. */
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   async close(): Promise<void> {
     // The client holds no connections that need closing; refuse further use like DuckDB does.
     this.closed = true;

@@ -7,6 +7,7 @@
  * of the same process, and closes it after a short idle period. Another process waiting for the
  * lock retries with backoff until `lockTimeoutMs`, then fails with a message naming the holder.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -31,6 +32,7 @@ import { addableColumns, ColumnDef, ColumnType, isView, Params, Row, SchemaObjec
 import { assertUniqueKeys, requireKey } from './keys';
 import { daysToIsoDate, decimalToScaled, int64ToNumber, isoDateToDays, microsToIso, scaledToDecimal } from './values';
 import { namedParamsToDollar, quoteIdent } from './sql';
+import { StorageError, storageProblem } from '../errors';
 
 const NUMERIC_WIDTH = 38;
 const NUMERIC_SCALE = 9;
@@ -64,6 +66,8 @@ export class DuckDBWarehouse implements Warehouse {
   private readonly ensured = new Set<string>();
   private schemaChain: Promise<void> = Promise.resolve();
   private insertChain: Promise<void> = Promise.resolve();
+  /** The connection of the `atomically` call this async context runs in, if any. */
+  private readonly transaction = new AsyncLocalStorage<DuckDBConnection>();
   private readonly idleCloseMs: number;
   private readonly lockTimeoutMs: number;
 
@@ -102,8 +106,12 @@ export class DuckDBWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * One transaction: the appender flushes (commits) every few hundred thousand rows on its own, so
+   * without one a full disk mid-load left the rows before it committed (206,144 of 541,909).
+   */
   async bulkLoad(table: TableDef, batches: AsyncIterable<Row[]> | Iterable<Row[]>): Promise<number> {
-    return this.withConnection(async (conn) => {
+    return this.withConnection((conn) => this.inTransaction(conn, async () => {
       const appender = await conn.createAppender(table.name);
       let written = 0;
       try {
@@ -116,7 +124,32 @@ export class DuckDBWarehouse implements Warehouse {
         appender.closeSync();
       }
       return written;
-    });
+    }));
+  }
+
+  /**
+   * `work`'s calls on this adapter share one connection and one transaction: they commit together
+   * or not at all. Those calls must run one after another (a connection runs one statement at a
+   * time); a nested call joins the outer transaction.
+   */
+  async atomically<T>(work: () => Promise<T>): Promise<T> {
+    if (this.transaction.getStore()) return work();
+    return this.withConnection((conn) => this.inTransaction(conn, () => this.transaction.run(conn, work)));
+  }
+
+  /** `fn` in a transaction of its own, or in the `atomically` one that `conn` already carries. */
+  private async inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+    if (this.transaction.getStore() === conn) return fn();
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await conn.run('COMMIT');
+      return result;
+    } catch (err) {
+      // A failed COMMIT has already ended the transaction; the original error is the one to report.
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   async insertRows(table: TableDef, rows: readonly Row[]): Promise<number> {
@@ -152,15 +185,10 @@ export class DuckDBWarehouse implements Warehouse {
     assertUniqueKeys(table, key, rows);
     await this.withStage(table, rows, async (conn, stage) => {
       const match = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
-      await conn.run('BEGIN TRANSACTION');
-      try {
+      await this.inTransaction(conn, async () => {
         await conn.run(`DELETE FROM ${quoteIdent(table.name)} t USING ${quoteIdent(stage)} s WHERE ${match}`);
         await conn.run(`INSERT INTO ${quoteIdent(table.name)} SELECT * FROM ${quoteIdent(stage)}`);
-        await conn.run('COMMIT');
-      } catch (err) {
-        await conn.run('ROLLBACK');
-        throw err;
-      }
+      });
     });
     return rows.length;
   }
@@ -208,9 +236,14 @@ export class DuckDBWarehouse implements Warehouse {
     this.instance = undefined;
   }
 
-  /** Run `fn` with a fresh connection on the shared instance; wraps SQL errors. */
+  /**
+   * Run `fn` with a fresh connection on the shared instance (or the connection of the enclosing
+   * `atomically`); wraps SQL and disk errors.
+   */
   private async withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('warehouse is closed');
+    const pinned = this.transaction.getStore();
+    if (pinned) return fn(pinned).catch((err: unknown) => Promise.reject(asWarehouseError(err, this.opts.path)));
     this.active += 1;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
@@ -219,7 +252,7 @@ export class DuckDBWarehouse implements Warehouse {
       try {
         return await fn(conn);
       } catch (err) {
-        throw asWarehouseError(err);
+        throw asWarehouseError(err, this.opts.path);
       } finally {
         conn.closeSync();
       }
@@ -243,7 +276,7 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   private async openWithLockRetry(): Promise<DuckDBInstance> {
-    if (this.opts.path !== ':memory:') fs.mkdirSync(path.dirname(this.opts.path), { recursive: true });
+    if (this.opts.path !== ':memory:') this.makeDirectory();
     const deadline = Date.now() + this.lockTimeoutMs;
     for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
       try {
@@ -252,11 +285,23 @@ export class DuckDBWarehouse implements Warehouse {
         return instance;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
+        const problem = storageProblem(err);
+        if (problem) throw new StorageError(`cannot open the DuckDB warehouse ${this.opts.path}: ${problem} (free space or make its directory writable, then run it again)`, { cause: err });
         if (!/lock/i.test(message) || Date.now() + delay > deadline) {
           throw new Error(`cannot open DuckDB warehouse ${this.opts.path}: ${message}`, { cause: err });
         }
         await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  private makeDirectory(): void {
+    try {
+      fs.mkdirSync(path.dirname(this.opts.path), { recursive: true });
+    } catch (err) {
+      const problem = storageProblem(err);
+      if (problem) throw new StorageError(`cannot create the DuckDB warehouse's directory ${path.dirname(this.opts.path)}: ${problem}`, { cause: err });
+      throw err;
     }
   }
 
@@ -414,8 +459,11 @@ function fromDuck(v: DuckDBValue): SqlValue {
   return String(v);
 }
 
-function asWarehouseError(err: unknown): Error {
+function asWarehouseError(err: unknown, file: string): Error {
   if (!(err instanceof Error)) return new Error(String(err));
+  if (err instanceof StorageError) return err;
+  const problem = storageProblem(err);
+  if (problem) return new StorageError(`cannot write the DuckDB warehouse ${file}: ${problem}; the write was rolled back (free space or make its directory writable, then run it again)`, { cause: err });
   const missing = /^Catalog Error: Table with name (\w+) does not exist/i.exec(err.message);
   if (missing) return new WarehouseSchemaError(missingTableMessage(missing[1]), { cause: err });
   if (/^(Parser|Binder|Catalog|Conversion) Error/i.test(err.message)) return new WarehouseSchemaError(err.message, { cause: err });

@@ -106,6 +106,13 @@ export interface Warehouse {
   insertNew(table: TableDef, rows: readonly Row[]): Promise<void>;
   /** Insert or replace rows by `table.key`: re-running with the same keys never duplicates. */
   upsert(table: TableDef, rows: readonly Row[]): Promise<number>;
+  /**
+   * Run `work`, whose calls on this warehouse must be sequential, so that its writes land together
+   * or not at all. DuckDB: one transaction on one connection. BigQuery: each call is atomic on its
+   * own (a load job, a DML statement) but there is no transaction across API calls, so a caller
+   * keeps a marker of completion (ingest_loads) and cleans a partial attempt on its re-run.
+   */
+  atomically<T>(work: () => Promise<T>): Promise<T>;
   /** Run a read query. */
   query<T extends Row = Row>(sql: string, params?: Params): Promise<T[]>;
   /** Run DDL/DML; returns affected rows where the backend reports it, else 0. */
