@@ -6,6 +6,7 @@
  * life of the process: it opens on first use, shares the instance between concurrent operations
  * of the same process, and closes it after a short idle period. Another process waiting for the
  * lock retries with backoff until `lockTimeoutMs`, then fails with a message naming the holder.
+ * A waiter leaves a note, and a busy holder steps aside for it (duckdb-handoff.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as fs from 'node:fs';
@@ -33,6 +34,7 @@ import { assertUniqueKeys, requireKey } from './keys';
 import { daysToIsoDate, decimalToScaled, int64ToNumber, isoDateToDays, microsToIso, scaledToDecimal } from './values';
 import { namedParamsToDollar, quoteIdent } from './sql';
 import { StorageError, storageProblem } from '../errors';
+import { FileHandoff, RETRY_MAX_MS, STEP_ASIDE_MS } from './duckdb-handoff';
 
 const NUMERIC_WIDTH = 38;
 const NUMERIC_SCALE = 9;
@@ -68,12 +70,19 @@ export class DuckDBWarehouse implements Warehouse {
   private insertChain: Promise<void> = Promise.resolve();
   /** The connection of the `atomically` call this async context runs in, if any. */
   private readonly transaction = new AsyncLocalStorage<DuckDBConnection>();
+  /** Turn-taking with other processes on the file (none for ':memory:'). */
+  private readonly handoff: FileHandoff | undefined;
+  /** Set while this process closes the file for a waiting one; new operations wait for it. */
+  private steppingAside: Promise<void> | undefined;
+  /** Resolved when no operation is running. */
+  private onDrained: Array<() => void> = [];
   private readonly idleCloseMs: number;
   private readonly lockTimeoutMs: number;
 
   constructor(private readonly opts: DuckDBWarehouseOptions) {
     this.idleCloseMs = opts.idleCloseMs ?? 1_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
+    this.handoff = opts.path === ':memory:' ? undefined : new FileHandoff(opts.path);
   }
 
   async ensureSchema(objects: readonly SchemaObject[]): Promise<void> {
@@ -244,6 +253,7 @@ export class DuckDBWarehouse implements Warehouse {
     if (this.closed) throw new Error('warehouse is closed');
     const pinned = this.transaction.getStore();
     if (pinned) return fn(pinned).catch((err: unknown) => Promise.reject(asWarehouseError(err, this.opts.path)));
+    await this.letWaiterIn();
     this.active += 1;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
@@ -258,8 +268,25 @@ export class DuckDBWarehouse implements Warehouse {
       }
     } finally {
       this.active -= 1;
+      if (this.active === 0) for (const resolve of this.onDrained.splice(0)) resolve();
       this.scheduleIdleClose();
     }
+  }
+
+  /** Another process waits for the file (duckdb-handoff.ts): close it once running work ends, and stay out a moment. */
+  private letWaiterIn(): Promise<void> {
+    if (this.steppingAside) return this.steppingAside;
+    if (!this.instance || !this.handoff?.anotherWaits()) return Promise.resolve();
+    this.steppingAside = this.stepAside().finally(() => (this.steppingAside = undefined));
+    return this.steppingAside;
+  }
+
+  private async stepAside(): Promise<void> {
+    if (this.active > 0) await new Promise<void>((resolve) => this.onDrained.push(resolve));
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.instance?.closeSync();
+    this.instance = undefined;
+    await new Promise((r) => setTimeout(r, STEP_ASIDE_MS));
   }
 
   private open(): Promise<DuckDBInstance> {
@@ -278,10 +305,11 @@ export class DuckDBWarehouse implements Warehouse {
   private async openWithLockRetry(): Promise<DuckDBInstance> {
     if (this.opts.path !== ':memory:') this.makeDirectory();
     const deadline = Date.now() + this.lockTimeoutMs;
-    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    for (let delay = 20; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         const instance = await DuckDBInstance.create(this.opts.path);
         await defineBigQueryTypeAliases(instance);
+        this.handoff?.gotIn();
         return instance;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -290,6 +318,7 @@ export class DuckDBWarehouse implements Warehouse {
         if (!/lock/i.test(message) || Date.now() + delay > deadline) {
           throw new Error(`cannot open DuckDB warehouse ${this.opts.path}: ${message}`, { cause: err });
         }
+        this.handoff?.announceWaiting();
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -307,12 +336,14 @@ export class DuckDBWarehouse implements Warehouse {
 
   private scheduleIdleClose(): void {
     if (this.active > 0 || this.opts.path === ':memory:' || this.closed) return;
+    // Someone waits for the file: an idle holder lets go at once rather than after idleCloseMs.
+    const delay = this.handoff?.anotherWaits() ? 0 : this.idleCloseMs;
     this.idleTimer = setTimeout(() => {
       if (this.active === 0 && this.instance) {
         this.instance.closeSync();
         this.instance = undefined;
       }
-    }, this.idleCloseMs);
+    }, delay);
     this.idleTimer.unref();
   }
 }

@@ -15,27 +15,18 @@
  * Needs `npm run build` and the tools from `npm run setup`; uses the real data's first lines.
  */
 import * as assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import type { ChildStatus } from '../../lib/process/status';
 import { isPidAlive } from '../../lib/process/supervisor';
-import { DuckDBWarehouse } from '../../lib/warehouse/duckdb';
-import type { Warehouse } from '../../lib/warehouse/types';
-import { referenceKpis } from '../support/reference-kpis';
+import { CLI } from '../support/cli';
+import { assertBackfillExact, eventually, stackCli, streamSettles as settles, streamStats as readStreamStats } from '../support/stack-checks';
 import { get, killStack, sleep, startStack, waitForExit, type RunningStack } from '../support/stack';
 
-function dayRange(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
-  return out;
-}
-
-const CLI = path.join(PROJECT_ROOT, 'dist', 'tools', 'cli.js');
 /** The first 40,000 real lines: 2010-12-01 .. 2010-12-17, 14 days with orders, the last one cut. */
 const SAMPLE_LINES = 40_000;
 const BACKFILL = { from: '2010-12-01', to: '2010-12-31' };
@@ -56,16 +47,6 @@ describe('local stack heals itself after kill -9 @integration', function () {
     await cli(['ingest', '--file', sample, '--json']);
   });
 
-  /** The stack's own DuckDB file (the adapter waits for the worker's lock between its writes). */
-  async function withStackWarehouse<T>(fn: (wh: Warehouse) => Promise<T>): Promise<T> {
-    const wh = new DuckDBWarehouse({ path: String(stack.env.DUCKDB_PATH) });
-    try {
-      return await fn(wh);
-    } finally {
-      await wh.close();
-    }
-  }
-
   after(async function () {
     this.timeout(60_000);
     if (stack?.proc.exitCode === null) {
@@ -76,16 +57,9 @@ describe('local stack heals itself after kill -9 @integration', function () {
     if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
   });
 
-  /** Run the CLI against the stack; resolves with stdout, rejects with its output on a non-zero exit. */
-  async function cli(args: string[], timeoutMs = 120_000): Promise<string> {
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, env: stack.env, timeout: timeoutMs, maxBuffer: 16 << 20 });
-      return stdout;
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`retailflow ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
-    }
-  }
+  const cli = (args: string[], timeoutMs?: number) => stackCli(stack, args, timeoutMs);
+  const streamStats = () => readStreamStats(stack);
+  const streamSettles = () => settles(stack);
 
   function restarts(): Record<string, number> {
     return Object.fromEntries(stack.status().parts.map((part) => [part.name, part.restarts]));
@@ -110,21 +84,6 @@ describe('local stack heals itself after kill -9 @integration', function () {
     }
   }
 
-  async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const value = await probe();
-        if (value !== undefined) return value;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-      await sleep(500);
-    }
-  }
-
   const healthy = (url: string, check: (body: Record<string, unknown>) => boolean = () => true) => async () => {
     const answer = await get(url);
     return answer.status === 200 && check(JSON.parse(answer.body) as Record<string, unknown>) ? true : undefined;
@@ -133,23 +92,6 @@ describe('local stack heals itself after kill -9 @integration', function () {
   const consumerHealthy = () => healthy(`http://127.0.0.1:${stack.ports.streamHealth}/health`)();
   const apiHealthy = () =>
     healthy(`http://127.0.0.1:${stack.ports.api}/health`, (body) => body.status === 'healthy')();
-
-  interface StreamStats {
-    stored: number;
-    duplicates: number;
-    deadLettered: number;
-    accounted: number;
-    publishedLogged: number;
-  }
-  const streamStats = async (): Promise<StreamStats> => JSON.parse(await cli(['stream', 'stats', '--json'])) as StreamStats;
-  /** Resolves once every published message is accounted for; fails if more are (a double count). */
-  async function streamSettles(): Promise<StreamStats> {
-    return eventually('the stream to settle', async () => {
-      const stats = await streamStats();
-      assert.ok(stats.accounted <= stats.publishedLogged, `more accounted than published: ${JSON.stringify(stats)}`);
-      return stats.accounted === stats.publishedLogged ? stats : undefined;
-    }, 90_000);
-  }
 
   it('restarts the worker killed during a backfill, and the backfill completes every day once', async function () {
     this.timeout(300_000);
@@ -171,16 +113,7 @@ describe('local stack heals itself after kill -9 @integration', function () {
     assert.match(fs.readFileSync(path.join(runDir, 'logs', 'stack.log'), 'utf8'), /worker is back: restart 1 ready in/);
     const code = await waitForExit(backfill, 280_000 - (Date.now() - began));
     assert.equal(code, 0, out);
-    const reference = referenceKpis(sample, dayRange(BACKFILL.from, BACKFILL.to));
-    assert.match(out, new RegExp(`backfill ${BACKFILL.from}\\.\\.${BACKFILL.to}: ${reference.size}/${reference.size} days done, 0 failed`));
-    // Exact, and once: one daily_metrics row per day, each equal to the independent reference.
-    const stored = await withStackWarehouse((wh) => wh.query<Record<string, string | number>>(
-      `SELECT CAST(report_date AS STRING) AS d, orders, gross_revenue, refunds, cancelled_orders, unique_customers, items_sold FROM daily_metrics ORDER BY d`));
-    assert.deepEqual(stored.map((r) => r.d), [...reference.keys()].sort());
-    for (const row of stored) {
-      const ref = reference.get(String(row.d));
-      assert.deepEqual({ orders: row.orders, gross_revenue: row.gross_revenue, refunds: row.refunds, cancelled_orders: row.cancelled_orders, unique_customers: row.unique_customers, items_sold: row.items_sold }, ref, String(row.d));
-    }
+    await assertBackfillExact(stack, sample, BACKFILL, out);
     console.log(`      backfill done ${((Date.now() - began) / 1000).toFixed(1)} s after the kill`);
     assert.deepEqual(restarts(), { temporal: 0, 'pubsub-emulator': 0, worker: 1, api: 0, consumer: 0 });
   });
