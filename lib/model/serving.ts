@@ -8,6 +8,7 @@ import type { Warehouse } from '../warehouse/types';
 import { RandomForestModel } from './forest';
 import { currentModel, loadArtifact } from './registry';
 import type { ModelStore } from './store';
+import { withoutHandoff } from '../warehouse/duckdb-handoff';
 
 export interface LoadedModel {
   version: string;
@@ -65,7 +66,8 @@ export class ServingModel {
 
   /** Load the promoted version if it differs from the one being served; keeps the old one on error. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.loadPromoted().finally(() => (this.refreshing = undefined));
+    // A background poll: it waits for a busy DuckDB file rather than making its holder step aside.
+    this.refreshing ??= withoutHandoff(() => this.loadPromoted()).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 

@@ -34,7 +34,7 @@ import { assertUniqueKeys, requireKey } from './keys';
 import { daysToIsoDate, decimalToScaled, int64ToNumber, isoDateToDays, microsToIso, scaledToDecimal } from './values';
 import { namedParamsToDollar, quoteIdent } from './sql';
 import { StorageError, storageProblem } from '../errors';
-import { FileHandoff, RETRY_MAX_MS, STEP_ASIDE_MS } from './duckdb-handoff';
+import { asksForHandoff, FileHandoff, RETRY_MAX_MS, STEP_ASIDE_MS } from './duckdb-handoff';
 
 const NUMERIC_WIDTH = 38;
 const NUMERIC_SCALE = 9;
@@ -74,6 +74,8 @@ export class DuckDBWarehouse implements Warehouse {
   private readonly handoff: FileHandoff | undefined;
   /** Set while this process closes the file for a waiting one; new operations wait for it. */
   private steppingAside: Promise<void> | undefined;
+  /** Operations waiting for the file that ask a busy holder to step aside. */
+  private askers = 0;
   /** Resolved when no operation is running. */
   private onDrained: Array<() => void> = [];
   private readonly idleCloseMs: number;
@@ -257,7 +259,7 @@ export class DuckDBWarehouse implements Warehouse {
     this.active += 1;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     try {
-      const instance = await this.open();
+      const instance = await this.openAsking();
       const conn = await instance.connect();
       try {
         return await fn(conn);
@@ -289,6 +291,17 @@ export class DuckDBWarehouse implements Warehouse {
     await new Promise((r) => setTimeout(r, STEP_ASIDE_MS));
   }
 
+  private async openAsking(): Promise<DuckDBInstance> {
+    if (this.instance) return this.instance;
+    const asks = asksForHandoff();
+    if (asks) this.askers += 1;
+    try {
+      return await this.open();
+    } finally {
+      if (asks) this.askers -= 1;
+    }
+  }
+
   private open(): Promise<DuckDBInstance> {
     if (this.instance) return Promise.resolve(this.instance);
     this.opening ??= this.openWithLockRetry().then((instance) => {
@@ -318,7 +331,7 @@ export class DuckDBWarehouse implements Warehouse {
         if (!/lock/i.test(message) || Date.now() + delay > deadline) {
           throw new Error(`cannot open DuckDB warehouse ${this.opts.path}: ${message}`, { cause: err });
         }
-        this.handoff?.announceWaiting();
+        if (this.askers > 0) this.handoff?.announceWaiting();
         await new Promise((r) => setTimeout(r, delay));
       }
     }
