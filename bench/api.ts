@@ -25,6 +25,7 @@ import { FileModelStore } from '../lib/model/store';
 import { freePort } from '../lib/process/supervisor';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import { rssMb } from './proc';
+import { emitResult } from './result';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     console.log(`single: ${Math.round(single.requests.average)} req/s at ${connections} connections, latency p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms, errors ${single.errors}, non-2xx ${single.non2xx}`);
     const batch = await load(`${base}/predict/batch`, JSON.stringify({ items }), 4, seconds);
     console.log(`batch: ${Math.round(batch.requests.average * items.length)} rows/s (${batch.requests.average.toFixed(1)} req/s of ${items.length} holdout rows), p99 ${batch.latency.p99} ms, non-2xx ${batch.non2xx}`);
+    emitResult('api', { predict_rps: single.requests.average, predict_p99_ms: single.latency.p99, predict_errors: single.errors + single.non2xx, batch_rows_per_s: batch.requests.average * items.length });
     const soakSeconds = arg('--soak', 0);
     if (soakSeconds > 0 && server.pid) await soak(`${base}/predict`, JSON.stringify({ Quantity: 3, UnitPrice: 12.0, Hour: 10, DayOfWeek: 2 }), server.pid, connections, soakSeconds);
     console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}`);

@@ -22,6 +22,7 @@ import { freePort, Supervisor } from '../lib/process/supervisor';
 import { SEARCH_ATTRIBUTE_KEYS } from '../lib/temporal/search-attributes';
 import { toolPath } from '../lib/tools';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+import { emitResult } from './result';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
       const secs = (performance.now() - t0) / 1000;
       console.log(`full backfill: ${result.done}/${result.total} days (${result.failed} failed) in ${secs.toFixed(1)} s at concurrency ${concurrency} (${(result.total / secs).toFixed(1)} days/s)`);
       const [sum] = await wh.query<{ orders: number }>('SELECT SUM(orders) AS orders FROM daily_metrics');
+      emitResult('backfill', { backfill_s: secs, days_done: result.done, days_failed: result.failed, day_p50_ms: percentile(latencies, 50), day_p90_ms: percentile(latencies, 90) });
       console.log(`stored daily_metrics: ${sum.orders} orders; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; ${os.cpus().length} cores`);
     });
   } finally {

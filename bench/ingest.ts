@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { loadOrdersFile } from '../lib/ingest/load';
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
+import { emitResult } from './result';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   }
   times.sort((a, b) => a - b);
   console.log(`median ${(times[Math.floor(times.length / 2)] / 1000).toFixed(2)} s, best ${(times[0] / 1000).toFixed(2)} s`);
+  emitResult('ingest', { median_s: times[Math.floor(times.length / 2)] / 1000, best_s: times[0] / 1000 });
 }
 
 main().catch((err) => {

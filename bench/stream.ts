@@ -26,6 +26,7 @@ import { ensureStreamTopology, DEFAULT_STREAM_NAMES } from '../lib/stream/topolo
 import { DuckDBWarehouse } from '../lib/warehouse/duckdb';
 import type { Warehouse } from '../lib/warehouse/types';
 import { rssMb } from './proc';
+import { emitResult } from './result';
 
 const PROJECT = 'retailflow-bench';
 
@@ -115,8 +116,9 @@ async function main(): Promise<void> {
     const rows = await wh.query<{ p: string; s: string }>('SELECT published_at AS p, stored_at AS s FROM orders_stream');
     const [{ ids }] = await wh.query<{ ids: number }>('SELECT COUNT(DISTINCT event_id) AS ids FROM orders_stream');
     await wh.close();
-    report(rows, stats.seconds);
+    const endToEnd = report(rows, stats.seconds);
     const exact = rows.length === stats.published && Number(ids) === stats.published;
+    emitResult('stream', { ...endToEnd, published: stats.published, stored: rows.length, exact: exact ? 1 : 0 });
     console.log(`accounting: published ${stats.published}, stored ${rows.length}, distinct event ids ${ids}: ${exact ? 'exact' : 'NOT EXACT'}`);
     console.log(`consumer RSS MB: start ${rssAtStart.toFixed(0)}, max ${Math.max(rssAtStart, ...rssDuring).toFixed(0)}, end ${rssAtEnd.toFixed(0)}; every 5 s: ${rssDuring.map((m) => m.toFixed(0)).join(' ')}`);
     if (!exact) process.exitCode = 1;
@@ -127,13 +129,14 @@ async function main(): Promise<void> {
   }
 }
 
-function report(rows: { p: string; s: string }[], publishSeconds: number): void {
+function report(rows: { p: string; s: string }[], publishSeconds: number): { lines_per_s: number; latency_p99_ms: number } {
   const lat = rows.map((r) => Date.parse(r.s) - Date.parse(r.p)).sort((a, b) => a - b);
   const first = rows.reduce((m, r) => Math.min(m, Date.parse(r.p)), Infinity);
   const last = rows.reduce((m, r) => Math.max(m, Date.parse(r.s)), -Infinity);
   const span = (last - first) / 1000;
   console.log(`stored ${rows.length} lines; first publish -> last stored ${span.toFixed(1)} s = ${Math.round(rows.length / span)} lines/s end to end (publishing took ${publishSeconds.toFixed(1)} s)`);
   console.log(`publish -> stored latency ms: p50 ${percentile(lat, 50)}  p90 ${percentile(lat, 90)}  p99 ${percentile(lat, 99)}  max ${lat[lat.length - 1]}`);
+  return { lines_per_s: rows.length / span, latency_p99_ms: percentile(lat, 99) };
 }
 
 main().catch((err) => {

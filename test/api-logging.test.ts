@@ -192,7 +192,10 @@ describe('API log under load', function () {
   it(`keeps the access log (API_ACCESS_LOG=true) of ${REQUESTS.toLocaleString('en')} requests under LOG_MAX_BYTES x LOG_MAX_FILES`, async () => {
     const { logPath, seconds } = await drive({ accessLog: true, summaryIntervalMs: 0 }, REQUESTS);
     const all = sizes(logPath);
-    assert.equal(all.length, rotation.maxFiles, 'rotated up to maxFiles');
+    // It rotated, and kept no more than maxFiles. Not always exactly maxFiles: when the last write
+    // triggers a rotation, rotating-file-stream renames first and opens the new current file
+    // after, so a close at that moment leaves one file fewer (CI once saw 2 of 3).
+    assert.ok(all.length >= 2 && all.length <= rotation.maxFiles, `rotated, up to maxFiles: ${all.length} files`);
     assert.equal(fs.existsSync(`${logPath}.${rotation.maxFiles}`), false);
     for (const size of all) assert.ok(size <= rotation.maxBytes + MAX_CHUNK_BYTES, `a file of ${size} bytes`);
     const total = all.reduce((a, b) => a + b, 0);

@@ -78,7 +78,7 @@ describe('@integration fault: DuckDB contention (a stream, a full backfill and A
     } finally {
       await wh.close();
     }
-    stack = await startStack({ runDir, env: { MODEL_STORE_DIR: storeDir, DATA_DIR: path.join(runDir, 'data') } });
+    stack = await startStack({ runDir, env: { MODEL_STORE_DIR: storeDir } });
   });
   after(async function () {
     this.timeout(60_000);

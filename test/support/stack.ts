@@ -74,6 +74,8 @@ async function startOnce(options: StartStackOptions, attempt: number): Promise<R
     RUN_DIR: options.runDir,
     WAREHOUSE: 'duckdb',
     DUCKDB_PATH: path.join(options.runDir, 'warehouse.duckdb'),
+    // The daily CSV reports: under the test's own directory, never the checkout's data/.
+    DATA_DIR: path.join(options.runDir, 'data'),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.grpc}`,
     TEMPORAL_UI_PORT: String(ports.ui),
     PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`,
