@@ -8,12 +8,17 @@ import { toolPath } from './tools';
 
 const PUBSUB_LISTENING = /pubsub-emulator listening on (\S+):(\d+)/;
 
+/** With a journal file, topics, subscriptions and unacked messages survive a restart (tools/pubsub-emulator/journal.go). */
+export function pubsubEmulatorArgs(host: string, port: number, journal?: string): string[] {
+  return ['--host', host, '--port', String(port), ...(journal ? ['--journal', journal] : [])];
+}
+
 /** Port 0: the emulator binds a port the kernel picks (no race with other processes) and reports it; see pubsubEmulatorPort. */
-export function pubsubEmulatorSpec(host: string, port: number, env: NodeJS.ProcessEnv = process.env): ChildSpec {
+export function pubsubEmulatorSpec(host: string, port: number, env: NodeJS.ProcessEnv = process.env, journal?: string): ChildSpec {
   return {
     name: 'pubsub-emulator',
     command: toolPath('pubsub-emulator'),
-    args: ['--host', host, '--port', String(port)],
+    args: pubsubEmulatorArgs(host, port, journal),
     env,
     readiness: [{ type: 'logLine', pattern: PUBSUB_LISTENING }, ...(port > 0 ? [{ type: 'tcp' as const, host, port }] : [])],
     readyTimeoutMs: 30_000,

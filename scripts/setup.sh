@@ -147,7 +147,7 @@ ensure_graphviz() {
 ensure_npm
 ensure_temporal
 ensure_go_tool pubsub-emulator "$ROOT/scripts/install/pubsub-emulator.sh" \
-  "$ROOT/tools/pubsub-emulator/go.mod" "$ROOT/tools/pubsub-emulator/go.sum" "$ROOT/tools/pubsub-emulator/main.go"
+  "$ROOT/tools/pubsub-emulator/go.mod" "$ROOT/tools/pubsub-emulator/go.sum" "$ROOT"/tools/pubsub-emulator/*.go
 ensure_go_tool bigquery-emulator "$ROOT/scripts/install/bigquery-emulator.sh"
 ensure_python_venv
 ensure_compose_validator

@@ -155,13 +155,9 @@ interface NodeProcess {
   healthUrl: string;
   env: NodeJS.ProcessEnv;
   stopGraceMs: number;
-  restartWith?: string[];
 }
 
-/** The Pub/Sub emulator (pstest) keeps topics and subscriptions in memory: after it restarts, its clients must create them again. */
-const KEEPS_STATE_IN_PUBSUB = ['pubsub-emulator'];
-
-function nodeSpec({ name, script, healthUrl, env, stopGraceMs, restartWith }: NodeProcess): ChildSpec {
+function nodeSpec({ name, script, healthUrl, env, stopGraceMs }: NodeProcess): ChildSpec {
   const scriptPath = path.resolve(__dirname, '..', script);
   if (!fs.existsSync(scriptPath)) throw new Error(`${scriptPath} is missing: run "npm run build" first`);
   return {
@@ -174,7 +170,6 @@ function nodeSpec({ name, script, healthUrl, env, stopGraceMs, restartWith }: No
     readyTimeoutMs: 120_000,
     stopGraceMs,
     restart: DEFAULT_RESTART_POLICY,
-    ...(restartWith ? { restartWith } : {}),
   };
 }
 
@@ -182,7 +177,9 @@ function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv
   const { api, workerHealth, pubsub, streamHealth } = endpoints;
   return [
     temporalSpec(config, endpoints, env),
-    { ...pubsubEmulatorSpec(pubsub.host, pubsub.port, env), restart: DEFAULT_RESTART_POLICY },
+    // Its journal keeps topics, subscriptions and unacked messages across a restart, so nobody
+    // restarts with it: the clients' streams reconnect and unacked messages come again.
+    { ...pubsubEmulatorSpec(pubsub.host, pubsub.port, env, path.join(config.runDir, 'pubsub', 'journal')), restart: DEFAULT_RESTART_POLICY },
     nodeSpec({
       name: 'worker',
       script: 'workers/main.js',
@@ -190,8 +187,6 @@ function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv
       env,
       // Longer than the worker's shutdownForceTime (45 s), so a draining worker is never SIGKILLed early.
       stopGraceMs: 50_000,
-      // Its activities create the topics they publish to once per process.
-      restartWith: KEEPS_STATE_IN_PUBSUB,
     }),
     // Longer than the API's close-with-grace delay (10 s).
     nodeSpec({ name: 'api', script: 'api/server.js', healthUrl: `http://${api.host}:${api.port}/health`, env, stopGraceMs: 15_000 }),
@@ -202,8 +197,6 @@ function stackSpecs(config: Config, endpoints: Endpoints, env: NodeJS.ProcessEnv
       healthUrl: `http://${streamHealth.host}:${streamHealth.port}/health`,
       env,
       stopGraceMs: 30_000,
-      // It creates its topics and subscriptions at start.
-      restartWith: KEEPS_STATE_IN_PUBSUB,
     }),
   ];
 }

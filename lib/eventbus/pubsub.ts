@@ -24,6 +24,27 @@ const BATCHING = { maxMessages: 500, maxBytes: 1024 * 1024, maxMilliseconds: 20 
 
 const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
 
+/**
+ * How a publish is retried through a broker outage. The library's default backs off x4 up to 60 s
+ * within a 60 s total: when the emulator restarted mid-stream (test/faults/pubsub-restart.test.ts)
+ * the retries of the requests in flight came 6 s, then 25 s apart, and 302 of 20,000 messages
+ * failed after 60 s although the emulator was back after 3 s. Retrying at most 1 s apart for up to
+ * 10 minutes, every message of that run was published 0.2 s after the emulator was back. The
+ * codes are the library's own retryable ones (google.rpc.Code numbers).
+ */
+const PUBLISH_RETRY = {
+  retryCodes: [10 /* ABORTED */, 1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 13 /* INTERNAL */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */, 2 /* UNKNOWN */],
+  backoffSettings: {
+    initialRetryDelayMillis: 100,
+    retryDelayMultiplier: 1.3,
+    maxRetryDelayMillis: 1_000,
+    initialRpcTimeoutMillis: 5_000,
+    rpcTimeoutMultiplier: 1,
+    maxRpcTimeoutMillis: 5_000,
+    totalTimeoutMillis: 600_000,
+  },
+};
+
 export function createPubSubEventBus(opts: PubSubEventBusOptions): EventBus {
   return new PubSubEventBus(new PubSub(pubsubClientConfig(opts)), opts.projectId);
 }
@@ -93,7 +114,7 @@ class PubSubEventBus implements EventBus {
     let topic = this.topics.get(name);
     if (!topic) {
       // Ordering on for every topic: keyless messages still batch freely, keyed ones keep order.
-      topic = this.client.topic(name, { messageOrdering: true, batching: BATCHING });
+      topic = this.client.topic(name, { messageOrdering: true, batching: BATCHING, gaxOpts: { retry: PUBLISH_RETRY } });
       this.topics.set(name, topic);
     }
     return topic;

@@ -20,7 +20,7 @@ bin="$out_dir/pubsub-emulator"
 stamp="$out_dir/pubsub-emulator.sha256"
 
 # One digest over all inputs; the file names are part of it so a swap shows.
-want="$(cd "$src_dir" && sha256sum go.mod go.sum main.go | sha256sum | cut -d' ' -f1)"
+want="$(cd "$src_dir" && sha256sum go.mod go.sum ./*.go | sha256sum | cut -d' ' -f1)"
 
 if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "pubsub-emulator: up to date ($bin)"

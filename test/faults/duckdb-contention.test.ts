@@ -25,7 +25,7 @@ import { CLI } from '../support/cli';
 import { realDataFile, tempDir } from '../support/fixtures';
 import { fakeModel, smallForest } from '../support/model-fixtures';
 import { assertBackfillExact, streamSettles, streamStats } from '../support/stack-checks';
-import { killStack, startStack, waitForExit, type RunningStack } from '../support/stack';
+import { startStack, stopStack, waitForExit, type RunningStack } from '../support/stack';
 
 const YEAR = { from: '2010-12-01', to: '2011-12-09' };
 const STREAM = { rate: 3_000, seconds: 30 };
@@ -82,12 +82,7 @@ describe('@integration fault: DuckDB contention (a stream, a full backfill and A
   });
   after(async function () {
     this.timeout(60_000);
-    if (stack?.proc.exitCode === null) {
-      stack.proc.kill('SIGINT');
-      if ((await waitForExit(stack.proc, 45_000)) === 'timeout') killStack({ proc: stack.proc, runDir });
-    }
-    if (stack) killStack({ proc: stack.proc, runDir });
-    if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+    await stopStack(stack, runDir);
   });
 
   it('all complete, no lock error reaches anyone, 305/305 days exact and the stream accounted exactly', async function () {

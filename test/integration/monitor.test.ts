@@ -15,7 +15,7 @@ import type { MonitorReport, MonitorRow } from '../../lib/monitor/rows';
 import { freePorts } from '../../lib/process/supervisor';
 import { CLI, runCli } from '../support/cli';
 import { realDataHead, writeCsv } from '../support/fixtures';
-import { get, killStack, sleep, startStack, waitForExit, type RunningStack } from '../support/stack';
+import { get, sleep, startStack, stopStack, waitForExit, type RunningStack } from '../support/stack';
 
 const STREAMED = 200;
 
@@ -72,12 +72,7 @@ describe('retailflow monitor against the running stack @integration', function (
 
   after(async function () {
     this.timeout(60_000);
-    if (stack?.proc.exitCode === null) {
-      stack.proc.kill('SIGINT');
-      if ((await waitForExit(stack.proc, 45_000)) === 'timeout') killStack({ proc: stack.proc, runDir });
-    }
-    if (stack) killStack({ proc: stack.proc, runDir }); // anything left after a failure
-    if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+    await stopStack(stack, runDir);
   });
 
   /**

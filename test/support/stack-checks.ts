@@ -4,18 +4,39 @@
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../../lib/config';
+import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { DuckDBWarehouse } from '../../lib/warehouse/duckdb';
 import type { Warehouse } from '../../lib/warehouse/types';
 import { CLI } from './cli';
 import { referenceKpis } from './reference-kpis';
-import { sleep, type RunningStack } from './stack';
+import { sleep, startStack, type RunningStack } from './stack';
 
 export function dayRange(from: string, to: string): string[] {
   const out: string[] = [];
   for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
   return out;
+}
+
+/** The real data's header and first `lines` lines as `<dir>/sample.csv.gz`; resolves with its path. */
+export function realDataSample(dir: string, lines: number): string {
+  const file = path.join(dir, 'sample.csv.gz');
+  const text = zlib.gunzipSync(fs.readFileSync(loadConfig().dataCsv)).toString('utf8');
+  fs.writeFileSync(file, zlib.gzipSync(`${text.split('\n').slice(0, lines + 1).join('\n')}\n`));
+  return file;
+}
+
+/** `npm start`'s stack in a new run dir under the OS temp dir, with the real data's first `lines` lines ingested. */
+export async function startStackWithSample(prefix: string, lines: number): Promise<{ runDir: string; stack: RunningStack; sample: string }> {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const stack = await startStack({ runDir });
+  const sample = realDataSample(runDir, lines);
+  await stackCli(stack, ['ingest', '--file', sample, '--json']);
+  return { runDir, stack, sample };
 }
 
 /** Run the CLI against the stack; resolves with stdout, rejects with its output on a non-zero exit. */

@@ -122,6 +122,16 @@ async function startOnce(options: StartStackOptions, attempt: number): Promise<R
 }
 
 /** After a failure: SIGKILL every part the status file names, and the stack, so no test leaves processes behind. */
+/** A test's `after`: Ctrl-C the stack (SIGKILL what is left after 45 s or a failure) and remove its run dir. */
+export async function stopStack(stack: RunningStack | undefined, runDir: string | undefined): Promise<void> {
+  if (stack?.proc.exitCode === null) {
+    stack.proc.kill('SIGINT');
+    if ((await waitForExit(stack.proc, 45_000)) === 'timeout') killStack({ proc: stack.proc, runDir });
+  }
+  if (stack) killStack({ proc: stack.proc, runDir }); // anything left after a failure
+  if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+}
+
 export function killStack(stack: { proc: ChildProcess; statusFile?: string; runDir?: string }): void {
   const file = stack.statusFile ?? (stack.runDir ? path.join(stack.runDir, 'stack.json') : undefined);
   let parts: ChildStatus[] = [];

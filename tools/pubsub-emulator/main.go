@@ -1,7 +1,10 @@
 // Command pubsub-emulator serves Google's in-memory Pub/Sub fake (pstest) over
 // real gRPC, plus the standard gRPC health service, for local runs and tests.
 //
-// Usage: pubsub-emulator [--host 127.0.0.1] [--port 8085]
+// Usage: pubsub-emulator [--host 127.0.0.1] [--port 8085] [--journal FILE]
+//
+// With --journal, topics, subscriptions, unacked messages and acks survive a restart (journal.go);
+// without it, everything is in memory only, as in pstest.
 //
 // When the server accepts connections it prints exactly one line to stdout:
 //
@@ -52,14 +55,23 @@ func main() {
 	log.SetPrefix("pubsub-emulator: ")
 	host := flag.String("host", "127.0.0.1", "address to bind (loopback by default)")
 	port := flag.Int("port", 8085, "TCP port to bind; 0 picks a free one")
+	journalPath := flag.String("journal", "", "file that keeps topics, subscriptions and unacked messages across restarts (default: memory only)")
 	flag.Parse()
-	if err := run(*host, *port); err != nil {
+	if err := run(*host, *port, *journalPath); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
 }
 
-func run(host string, port int) error {
+func run(host string, port int, journalPath string) error {
+	var j *journal
+	if journalPath != "" {
+		var err error
+		if j, err = openJournal(journalPath); err != nil {
+			return err
+		}
+		defer func() { _ = j.close() }()
+	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -67,7 +79,16 @@ func run(host string, port int) error {
 	fake := newFake(host)
 	defer fake.Close() // stops the fake's per-subscription delivery goroutines
 
-	srv := newGRPCServer(&fake.GServer)
+	dl := &deadLetterer{fake: &fake.GServer, journal: j, limits: map[string]int32{}}
+	if j != nil {
+		began := time.Now()
+		if err := j.restore(fake, dl); err != nil {
+			return err
+		}
+		log.Printf("journal %s: %d topics, %d subscriptions, %d unacked messages restored in %s",
+			journalPath, len(j.topics), len(j.subs), len(j.msgs), time.Since(began).Round(time.Millisecond))
+	}
+	srv := newGRPCServer(&fake.GServer, dl, j)
 	healthSrv := newHealthServer()
 	healthpb.RegisterHealthServer(srv, healthSrv)
 
@@ -115,8 +136,7 @@ func awaitServing(addr string) {
 	_, _ = conn.Read(make([]byte, 1))
 }
 
-func newGRPCServer(fake *pstest.GServer) *grpc.Server {
-	dl := &deadLetterer{fake: fake, limits: map[string]int32{}}
+func newGRPCServer(fake *pstest.GServer, dl *deadLetterer, j *journal) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxRecvBytes),
 		// Client libraries ping idle connections (Node: every 5 min); gRPC-Go's
@@ -125,7 +145,8 @@ func newGRPCServer(fake *pstest.GServer) *grpc.Server {
 			MinTime:             10 * time.Second,
 			PermitWithoutStream: true,
 		}),
-		grpc.ChainUnaryInterceptor(dl.unary),
+		// The journal sees each call as clients do (after the dead-letterer has revealed real limits).
+		grpc.ChainUnaryInterceptor(j.unary, dl.unary),
 		grpc.ChainStreamInterceptor(dl.stream),
 	)
 	pb.RegisterPublisherServer(srv, fake)
@@ -178,9 +199,10 @@ const (
 // it never reaches; the first delivery past the real limit is then published to
 // the dead-letter topic and acked here, never reaching the client.
 type deadLetterer struct {
-	fake   *pstest.GServer
-	mu     sync.Mutex
-	limits map[string]int32 // subscription name -> maxDeliveryAttempts the client set
+	fake    *pstest.GServer
+	journal *journal // nil: memory only
+	mu      sync.Mutex
+	limits  map[string]int32 // subscription name -> maxDeliveryAttempts the client set
 }
 
 func (d *deadLetterer) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -341,14 +363,15 @@ func (d *deadLetterer) forward(sub string, rm *pb.ReceivedMessage) error {
 		return err
 	}
 	m := rm.GetMessage()
-	_, err = d.fake.Publish(ctx, &pb.PublishRequest{
+	pub := &pb.PublishRequest{
 		Topic:    s.GetDeadLetterPolicy().GetDeadLetterTopic(),
 		Messages: []*pb.PubsubMessage{{Data: m.GetData(), Attributes: m.GetAttributes(), OrderingKey: m.GetOrderingKey()}},
-	})
-	if err != nil {
+	}
+	if _, err = d.journal.change(func() (any, error) { return d.fake.Publish(ctx, pub) }, asRecord(pub)); err != nil {
 		return err
 	}
-	_, err = d.fake.Acknowledge(ctx, &pb.AcknowledgeRequest{Subscription: sub, AckIds: []string{rm.GetAckId()}})
+	ack := &pb.AcknowledgeRequest{Subscription: sub, AckIds: []string{rm.GetAckId()}}
+	_, err = d.journal.change(func() (any, error) { return d.fake.Acknowledge(ctx, ack) }, asRecord(ack))
 	return err
 }
 
@@ -369,8 +392,11 @@ type pullStream struct {
 
 func (s *pullStream) RecvMsg(m any) error {
 	err := s.ServerStream.RecvMsg(m)
-	if req, ok := m.(*pb.StreamingPullRequest); ok && err == nil && s.sub == "" {
-		s.sub = req.GetSubscription()
+	if req, ok := m.(*pb.StreamingPullRequest); ok && err == nil {
+		if s.sub == "" {
+			s.sub = req.GetSubscription()
+		}
+		s.dl.journal.recordAcks(s.sub, req.GetAckIds())
 	}
 	return err
 }
