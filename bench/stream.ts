@@ -3,7 +3,9 @@
  * into the consumer process (node dist/workers/consumer.js), then read orders_stream for
  * end-to-end throughput and publish-to-stored latency.
  *
- *   npx tsc -p . && node dist/bench/stream.js [--backend duckdb|bigquery] [--rate 6000] [--seconds 20]
+ *   npx tsc -p . && node dist/bench/stream.js [--backend duckdb|bigquery] [--rate 6000] [--seconds 20] [--journal on|off]
+ *
+ * `--journal on` (the default) runs the emulator with its journal, as `npm start` does.
  *
  * The consumer's RSS is sampled every 5 s (a soak, issue 15: `--rate 5000 --seconds 200` is a
  * 1M-line stream; the RSS must stay bounded), and the stored lines are checked against the
@@ -62,7 +64,8 @@ async function main(): Promise<void> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   try {
     const pubsubPort = await freePort();
-    await supervisor.start(pubsubEmulatorSpec('127.0.0.1', pubsubPort));
+    const journal = arg('journal', 'on') === 'on' ? path.join(dir, 'pubsub-journal') : undefined;
+    await supervisor.start(pubsubEmulatorSpec('127.0.0.1', pubsubPort, process.env, journal));
     const pubsubHost = `127.0.0.1:${pubsubPort}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
